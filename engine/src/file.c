@@ -1,0 +1,67 @@
+/* file.c — whole-file reads and writes of small /proc, /sys and /etc files. */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+int file_read_text(const char *path, char **text, size_t *length, struct keel_error *err)
+{
+    _cleanup_close_ int fd = -1;
+    _cleanup_free_ char *buffer = NULL;
+    size_t capacity = 4096, used = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return keel_error_set(err, errno, "open %s", path);
+    buffer = malloc(capacity);
+    if (buffer == NULL)
+        return keel_error_set(err, ENOMEM, "read %s", path);
+
+    /* /proc files report size 0, so read until EOF rather than trusting fstat. */
+    for (;;) {
+        if (capacity - used < 2) {
+            char *bigger = realloc(buffer, capacity * 2);
+            if (bigger == NULL)
+                return keel_error_set(err, ENOMEM, "read %s", path);
+            buffer = bigger;
+            capacity *= 2;
+        }
+        ssize_t n = read(fd, buffer + used, capacity - used - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return keel_error_set(err, errno, "read %s", path);
+        if (n == 0)
+            break;
+        used += (size_t)n;
+    }
+    buffer[used] = '\0';
+    *text = steal_pointer(&buffer);
+    if (length != NULL)
+        *length = used;
+    return 0;
+}
+
+int file_write_text(const char *path, const char *text, struct keel_error *err)
+{
+    _cleanup_close_ int fd = -1;
+    size_t length = strlen(text);
+    ssize_t n;
+
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return keel_error_set(err, errno, "open %s", path);
+    do {
+        n = write(fd, text, length);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return keel_error_set(err, errno, "write \"%s\" to %s", text, path);
+    if ((size_t)n != length)
+        return keel_error_set(err, EIO, "write \"%s\" to %s: short write", text, path);
+    return 0;
+}
