@@ -17,7 +17,8 @@ BOOT_DIR = os.path.join(OUT, "iso", "root", "boot")
 LOGS = os.path.join(OUT, "tests", "logs")
 # Guest time under TCG is slow and the build host may be busy: generous, never asserted.
 BOOT_TIMEOUT = 240
-PROMPT = r"[#$] $"
+# busybox line editing asks the terminal for the cursor position after the prompt.
+PROMPT = r"[#$] (\x1b\[6n)?"
 
 
 class Guest:
@@ -34,11 +35,13 @@ class Guest:
         self.child.logfile_read = self.log
 
     def expect(self, pattern, timeout=BOOT_TIMEOUT):
-        """Wait for a regex on the console; a panic or QEMU's exit fails at once."""
-        index = self.child.expect([pattern, r"Kernel panic[^\r\n]*", pexpect.EOF], timeout=timeout)
-        if index == 1:
-            raise AssertionError(f"{self.name}: kernel panic: {self.child.after} (log {self.log_path})")
-        if index == 2:
+        """Wait for a regex on the console; a panic, a sysinit failure or QEMU's
+        exit fails at once (a test expecting a failure names it in pattern)."""
+        index = self.child.expect([pattern, r"Kernel panic[^\r\n]*", r"sysinit: FAILED: [^\r\n]*",
+                                   pexpect.EOF], timeout=timeout)
+        if index in (1, 2):
+            raise AssertionError(f"{self.name}: {self.child.after} (log {self.log_path})")
+        if index == 3:
             raise AssertionError(f"{self.name}: QEMU exited while waiting for {pattern!r} (log {self.log_path})")
         return self.child.match
 
