@@ -59,8 +59,8 @@ class Guest:
         tag = uuid.uuid4().hex[:10]
         # The markers are quoted on the command line, so its echo cannot match them.
         self.child.sendline(f"echo {tag}'B'; {command}; echo {tag}'E' $?")
-        self.expect(f"{tag}B\r?\n", timeout)
-        match = self.expect(rf"{tag}E (\d+)\r?\n", timeout)
+        self.expect(f"{tag}B\r*\n", timeout)
+        match = self.expect(rf"{tag}E (\d+)\r*\n", timeout)
         output = self.child.before.replace("\r", "")
         return int(match.group(1)), output
 

@@ -41,7 +41,9 @@ def test_halt_stops_the_machine(boot):
 def test_process_ignoring_sigterm_is_killed_after_grace(boot):
     guest = boot("sigterm-ignored")
     guest.wait_ready()
-    guest.check("(trap '' TERM; exec sleep 100000) > /dev/null 2>&1 &")
+    # Deaf to SIGTERM and SIGHUP: only the SIGKILL after the grace period stops it.
+    guest.check("(trap '' TERM HUP; exec sleep 100000) > /dev/null 2>&1 & true")
+    assert guest.check("cat /proc/[0-9]*/comm | grep -c '^sleep$'").strip() == "1"
     guest.child.sendline("keelos poweroff")
     assert guest.wait_exit() == 0
     console = guest.console_so_far()
