@@ -53,7 +53,9 @@ def command(iso=None, firmware="bios", media="cdrom", disks=(), kernel=None,
         argv += ["-kernel", kernel, "-initrd", initrd, "-append", append or "console=ttyS0"]
     elif iso:
         if media == "cdrom":
-            argv += ["-drive", f"file={iso},format=raw,media=cdrom,readonly=on"]
+            # CD first: a state disk's MBR has a boot signature but no boot
+            # code, and SeaBIOS would hang trying it.
+            argv += ["-drive", f"file={iso},format=raw,media=cdrom,readonly=on", "-boot", "order=d"]
         elif media == "disk":
             argv += ["-drive", f"file={iso},format=raw,if=virtio,readonly=on"]
         else:

@@ -29,7 +29,9 @@ def test_broken_os_image_gives_emergency_shell(boot, tmp_path):
     guest = boot("broken-image", kernel=kernel(), initrd=make_initrd(tmp_path, str(broken)),
                  append="console=ttyS0 panic=-1")
     match = guest.expect(r"sysinit: FAILED: ([^\r\n]+)")
-    assert "/keel/usr.sqfs" in match.group(1) or "usr" in match.group(1)
+    # The message names the step, the object and the reason.
+    assert "mount OS image /keel/usr.sqfs" in match.group(1)
+    assert "squashfs" in match.group(1) and "Invalid argument" in match.group(1)
     guest.expect("sysinit: dropping to the emergency shell")
     guest.expect(PROMPT, timeout=60)
     assert guest.check("echo alive").strip().endswith("alive")
