@@ -40,7 +40,7 @@ engine: $(O)/bin/keel
 keelos: $(O)/bin/keelos
 sysinit: $(O)/sysinit/init
 
-$(O)/os/usr.sqfs: $(O)/bin/keel $(O)/bin/keelos os/build-image os/os-release.in $(shell find os/skel)
+$(O)/os/usr.sqfs: $(O)/bin/keel $(O)/bin/keelos os/build-image os/os-release.in $(shell find os/skel -type f -o -type d)
 	@os/build-image $(O)
 image: $(O)/os/usr.sqfs
 
