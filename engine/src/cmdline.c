@@ -1,5 +1,6 @@
 /* cmdline.c — parses the engine's words on the kernel command line (keel.debug, keel.grace=). */
 #include "cmdline.h"
+#include "words.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -47,18 +48,12 @@ int cmdline_parse(const char *text, struct keel_cmdline *out, struct keel_error 
     out->debug = false;
     out->grace_seconds = CMDLINE_GRACE_DEFAULT_SECONDS;
 
-    while (*cursor != '\0') {
-        while (*cursor != '\0' && isspace((unsigned char)*cursor))
-            cursor++;
-        const char *word = cursor;
-        while (*cursor != '\0' && !isspace((unsigned char)*cursor))
-            cursor++;
-        size_t length = (size_t)(cursor - word);
+    const char *word;
+    size_t length;
+    while (words_next(&cursor, &word, &length)) {
         size_t value_length = 0;
         const char *value;
 
-        if (length == 0)
-            continue;
         if (cmdline_word_is(word, length, "keel.debug")) {
             out->debug = true;
         } else if ((value = cmdline_word_value(word, length, "keel.grace", &value_length)) !=

@@ -1,5 +1,6 @@
 /* console.c — the console shells: the ttys the console is on, the shell run on each. */
 #include "console.h"
+#include "words.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,18 +31,12 @@ int console_parse_active(const char *text, char ttys[][CONSOLE_TTY_NAME_MAX], si
 {
     const char *cursor = text;
     *count = 0;
-    while (*cursor != '\0') {
-        while (*cursor != '\0' && isspace((unsigned char)*cursor))
-            cursor++;
-        const char *word = cursor;
-        while (*cursor != '\0' && !isspace((unsigned char)*cursor))
-            cursor++;
-        size_t length = (size_t)(cursor - word);
+    const char *word;
+    size_t length;
+    while (words_next(&cursor, &word, &length)) {
         char name[CONSOLE_TTY_NAME_MAX];
         bool duplicate = false;
 
-        if (length == 0)
-            continue;
         if (!console_name_is_valid(word, length))
             return keel_error_invalid(err, "console list: bad tty name \"%.*s\"", (int)length,
                                       word);
