@@ -53,6 +53,20 @@ def test_serial_and_vga_consoles_both_have_a_shell(guest):
     assert "/dev/ttyS0" in ttys and "/dev/tty1" in ttys, ttys
 
 
+def vga_screen(guest):
+    """The text on the VGA console (tty1), as a user at the screen reads it."""
+    return guest.check("cat /dev/vcs1; echo")
+
+
+def test_vga_screen_shows_the_boot_too(guest):
+    screen = vga_screen(guest)
+    # Every line after sysinit's first (printed before /sys, which lists the
+    # consoles, is mounted) reaches the screen as well as the serial port.
+    for line in ("sysinit: no partition labelled KEEL_STATE", "sysinit: exec /usr/bin/keel init",
+                 "keel: console shell on tty1 started", "keel: system ready"):
+        assert line in screen, f"{line!r} not on the VGA screen: {screen!r}"
+
+
 def test_console_lines_carry_boot_stamps(guest):
     console = guest.console_so_far()
     assert grep(r"^\[\s*\d+\.\d{6}\] sysinit: start", console), "sysinit line without stamp"
@@ -71,5 +85,9 @@ def test_boots_to_ready(boot, firmware, media):
     assert guest.check("cat /proc/1/comm").strip() == "keel"
     if firmware == "uefi":
         assert guest.run("test -d /sys/firmware/efi")[0] == 0, "booted without EFI"
+        # No VGA text mode under UEFI: the screen is the EFI framebuffer console.
+        assert guest.run("test -e /sys/class/graphics/fb0")[0] == 0, "no EFI framebuffer"
+        assert "tty0" in guest.check("cat /sys/class/tty/console/active").split()
+        assert "keel: system ready" in vga_screen(guest)
     else:
         assert guest.run("test -d /sys/firmware/efi")[0] != 0, "BIOS boot shows EFI"

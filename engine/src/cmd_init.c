@@ -1,5 +1,6 @@
 /* cmd_init.c — `keel init`: PID 1; wires setup, signals, reaping, supervision, shutdown. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ struct pid1 {
     struct keel_cmdline cmdline;
     struct shutdown_state shutdown;
     struct loop_timer *shutdown_timer;
+    char ttys[CONSOLE_MAX_TTYS][CONSOLE_TTY_NAME_MAX];
+    size_t tty_count;
     struct console_shell shells[CONSOLE_MAX_TTYS];
     size_t shell_count;
 };
@@ -79,22 +82,42 @@ static void pid1_setup_system(void)
         log_info("%s", err.message);
 }
 
-static void pid1_start_console_shells(struct pid1 *pid1)
+/* The consoles the kernel writes to (console= on its command line). Every
+ * log line goes to each: stderr is /dev/console, the last of them; the
+ * others (say the VGA screen beside the serial port) get a copy, so a user
+ * at either sees the boot. */
+static void pid1_open_consoles(struct pid1 *pid1)
 {
     _cleanup_free_ char *text = NULL;
-    char ttys[CONSOLE_MAX_TTYS][CONSOLE_TTY_NAME_MAX];
     struct keel_error err;
 
     if (file_read_text("/sys/class/tty/console/active", &text, NULL, &err) < 0 ||
-        console_parse_active(text, ttys, CONSOLE_MAX_TTYS, &pid1->shell_count, &err) < 0) {
-        log_info("no console shells: %s", err.message);
-        pid1->shell_count = 0;
+        console_parse_active(text, pid1->ttys, CONSOLE_MAX_TTYS, &pid1->tty_count, &err) < 0) {
+        log_info("no console list: %s", err.message);
+        pid1->tty_count = 0;
         return;
     }
+    for (size_t i = 0; i + 1 < pid1->tty_count; i++) {
+        char path[CONSOLE_TTY_NAME_MAX + 8];
+        snprintf(path, sizeof path, "/dev/%s", pid1->ttys[i]);
+        /* O_NONBLOCK: a stuck terminal must never block PID 1. */
+        int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            log_info("copy log lines to %s: %s", path, strerror(errno));
+        else if (!log_add_mirror(fd))
+            close(fd);
+    }
+}
+
+static void pid1_start_console_shells(struct pid1 *pid1)
+{
+    struct keel_error err;
+
+    pid1->shell_count = pid1->tty_count;
     const char *path = getenv("PATH");
     for (size_t i = 0; i < pid1->shell_count; i++) {
         struct console_shell *shell = &pid1->shells[i];
-        console_shell_prepare(shell, ttys[i], path);
+        console_shell_prepare(shell, pid1->ttys[i], path);
         struct supervise_spec spec = {
             .name = shell->name,
             .child = console_shell_exec,
@@ -305,6 +328,7 @@ int cmd_init(int argc, char **argv)
     loop_set_error_handler(pid1.loop, pid1_report, NULL);
 
     pid1_read_cmdline(&pid1);
+    pid1_open_consoles(&pid1);
     log_debug("starting as PID 1");
     umask(022);
     if (chdir("/") < 0)

@@ -8,7 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LOG_MIRRORS_MAX 4
+
 static bool debug_enabled;
+static int mirror_fds[LOG_MIRRORS_MAX];
+static size_t mirror_count;
 
 void log_set_debug(bool enabled)
 {
@@ -18,6 +22,28 @@ void log_set_debug(bool enabled)
 bool log_debug_enabled(void)
 {
     return debug_enabled;
+}
+
+bool log_add_mirror(int fd)
+{
+    if (mirror_count == LOG_MIRRORS_MAX)
+        return false;
+    mirror_fds[mirror_count++] = fd;
+    return true;
+}
+
+/* Failures are ignored: there is nowhere else to report them. */
+static void log_write_all(int fd, const char *line, size_t length)
+{
+    size_t written = 0;
+    while (written < length) {
+        ssize_t n = write(fd, line + written, length - written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        written += (size_t)n;
+    }
 }
 
 static void log_write_line(const char *format, va_list args)
@@ -40,17 +66,10 @@ static void log_write_line(const char *format, va_list args)
     line[length++] = '\n';
 
     /* One write per line, so lines from the engine and its children do not
-     * interleave mid-line on the console. Failures are ignored: there is
-     * nowhere else to report them. */
-    size_t written = 0;
-    while (written < length) {
-        ssize_t n = write(STDERR_FILENO, line + written, length - written);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        written += (size_t)n;
-    }
+     * interleave mid-line on the console. */
+    log_write_all(STDERR_FILENO, line, length);
+    for (size_t i = 0; i < mirror_count; i++)
+        log_write_all(mirror_fds[i], line, length);
 }
 
 void log_info(const char *format, ...)

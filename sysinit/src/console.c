@@ -5,14 +5,76 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "file.h"
+
+#define CONSOLE_MIRRORS_MAX 4
+
 static bool console_verbose;
+static int mirror_fds[CONSOLE_MIRRORS_MAX];
+static int mirror_count;
 
 void console_set_verbose(bool verbose)
 {
     console_verbose = verbose;
+}
+
+static bool console_name_is_valid(const char *name, size_t length)
+{
+    if (length == 0 || length > 32)
+        return false;
+    for (size_t i = 0; i < length; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+              (name[i] >= '0' && name[i] <= '9')))
+            return false;
+    return true;
+}
+
+void console_mirror_active(void)
+{
+    struct sysinit_error err;
+    _cleanup_free_ char *text = NULL;
+    const char *words[CONSOLE_MIRRORS_MAX + 1];
+    size_t lengths[CONSOLE_MIRRORS_MAX + 1];
+    size_t count = 0;
+
+    if (file_read_all("/sys/class/tty/console/active", &text, &err) < 0)
+        return;
+    for (char *at = text; *at != '\0' && count <= CONSOLE_MIRRORS_MAX;) {
+        at += strspn(at, " \t\n");
+        size_t length = strcspn(at, " \t\n");
+        if (length == 0)
+            break;
+        words[count] = at;
+        lengths[count++] = length;
+        at += length;
+    }
+    /* The last one is /dev/console, our stderr already. */
+    for (size_t i = 0; i + 1 < count && mirror_count < CONSOLE_MIRRORS_MAX; i++) {
+        char path[48];
+        if (!console_name_is_valid(words[i], lengths[i]))
+            continue;
+        snprintf(path, sizeof(path), "/dev/%.*s", (int)lengths[i], words[i]);
+        int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0)
+            mirror_fds[mirror_count++] = fd;
+    }
+}
+
+static void console_write_all(int fd, const char *line, int used)
+{
+    for (int written = 0; written < used;) {
+        ssize_t n = write(fd, line + written, used - written);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        written += n;
+    }
 }
 
 static void console_vprint(const char *format, va_list args)
@@ -37,14 +99,9 @@ static void console_vprint(const char *format, va_list args)
     line[used++] = '\n';
 
     /* One write per line so a forked shell's output never splits ours. */
-    for (int written = 0; written < used;) {
-        ssize_t n = write(STDERR_FILENO, line + written, used - written);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        written += n;
-    }
+    console_write_all(STDERR_FILENO, line, used);
+    for (int i = 0; i < mirror_count; i++)
+        console_write_all(mirror_fds[i], line, used);
     errno = saved;
 }
 

@@ -59,6 +59,7 @@ static int main_boot(struct sysinit_error *err)
         return error_wrap(err, "mount /proc, /sys, /dev, /run");
     /* An initramfs without a dev/console node leaves fds 0-2 closed. */
     console_attach(true);
+    console_mirror_active();
     if (main_read_options(&opts, err) < 0)
         return -1;
     modules_load_list(MODULES_LOAD_LIST);
