@@ -32,8 +32,7 @@ struct pid1 {
     struct loop_timer *shutdown_timer;
     char ttys[CONSOLE_MAX_TTYS][CONSOLE_TTY_NAME_MAX];
     size_t tty_count;
-    struct console_shell shells[CONSOLE_MAX_TTYS];
-    size_t shell_count;
+    struct console_shell shells[CONSOLE_MAX_TTYS]; /* one per tty, same index */
 };
 
 /* PID 1 is the boundary: every error that reaches it is logged, and it
@@ -113,9 +112,8 @@ static void pid1_start_console_shells(struct pid1 *pid1)
 {
     struct keel_error err;
 
-    pid1->shell_count = pid1->tty_count;
     const char *path = getenv("PATH");
-    for (size_t i = 0; i < pid1->shell_count; i++) {
+    for (size_t i = 0; i < pid1->tty_count; i++) {
         struct console_shell *shell = &pid1->shells[i];
         console_shell_prepare(shell, pid1->ttys[i], path);
         struct supervise_spec spec = {
