@@ -34,13 +34,18 @@ $(O)/bin/keelos: FORCE | $(O)/.deps
 	@$(MAKE) -s -C os O=$(O) all
 $(O)/sysinit/init: FORCE | $(O)/.deps
 	@$(MAKE) -s -C sysinit O=$(O) all
+$(O)/libexec/keel/container-init: FORCE | $(O)/.deps
+	@$(MAKE) -s -C engine/container-init O=$(O) all
+# The static payload of the runtime's integration tests.
+$(O)/tests/bin/keel-probe: FORCE | $(O)/.deps
+	@$(MAKE) -s -C tests/probe O=$(O) all
 
 kernel: $(O)/kernel/bzImage
 engine: $(O)/bin/keel
 keelos: $(O)/bin/keelos
 sysinit: $(O)/sysinit/init
 
-$(O)/os/usr.sqfs: $(O)/bin/keel $(O)/bin/keelos os/build-image os/os-release.in $(shell find os/skel -type f -o -type d)
+$(O)/os/usr.sqfs: $(O)/bin/keel $(O)/bin/keelos $(O)/libexec/keel/container-init os/build-image os/os-release.in $(shell find os/skel -type f -o -type d)
 	@os/build-image $(O)
 image: $(O)/os/usr.sqfs
 
@@ -60,13 +65,13 @@ unit: | $(O)/.deps
 	@$(MAKE) -s -C sysinit O=$(O) unit
 
 # Unit tests, then system tests under QEMU; one summary line at the end.
-test: $(O)/keel.iso unit
+test: $(O)/keel.iso $(O)/tests/bin/keel-probe unit
 	@$(PYTHON) tests/run $(O)
 
 bench: $(O)/keel.iso
 	@bench/run $(O)
 
-C_SOURCES = $(shell find engine sysinit os -name '*.[ch]')
+C_SOURCES = $(shell find engine sysinit os tests/probe -name '*.[ch]')
 format:
 	@clang-format -i $(C_SOURCES)
 format-check:

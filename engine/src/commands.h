@@ -6,3 +6,4 @@
 #define KEEL_EXIT_FAILURE 111
 
 int cmd_init(int argc, char **argv);
+int cmd_oci(int argc, char **argv);

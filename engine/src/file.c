@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,5 +64,49 @@ int file_write_text(const char *path, const char *text, struct keel_error *err)
         return keel_error_set(err, errno, "write \"%s\" to %s", text, path);
     if ((size_t)n != length)
         return keel_error_set(err, EIO, "write \"%s\" to %s: short write", text, path);
+    return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t length, int mode,
+                      struct keel_error *err)
+{
+    char temporary[4096];
+    if ((size_t)snprintf(temporary, sizeof temporary, "%s.tmp", path) >= sizeof temporary)
+        return keel_error_set(err, ENAMETOOLONG, "write %s", path);
+    unlink(temporary); /* a crash's leftover */
+    _cleanup_close_ int fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return keel_error_set(err, errno, "create %s", temporary);
+    const char *bytes = data;
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n = write(fd, bytes + done, length - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int saved = errno;
+            unlink(temporary);
+            return keel_error_set(err, saved, "write %s", temporary);
+        }
+        done += (size_t)n;
+    }
+    if (fsync(fd) < 0 || rename(temporary, path) < 0) {
+        int saved = errno;
+        unlink(temporary);
+        return keel_error_set(err, saved, "replace %s", path);
+    }
+    /* The rename itself is durable only once the directory is synced. */
+    _cleanup_free_ char *directory = strdup(path);
+    if (directory == NULL)
+        return keel_error_set(err, ENOMEM, "write %s", path);
+    char *slash = strrchr(directory, '/');
+    if (slash == directory)
+        slash[1] = '\0';
+    else if (slash != NULL)
+        *slash = '\0';
+    _cleanup_close_ int directory_fd =
+        open(slash ? directory : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (directory_fd >= 0)
+        fsync(directory_fd);
     return 0;
 }

@@ -1,0 +1,525 @@
+/* oci_config.c — config.json's top level, process, root, hooks, annotations; capability names. */
+#include "oci_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "oci_config_internal.h"
+
+/* The bitmasks of oci_process hold capability numbers 0..63. */
+_Static_assert(CAP_LAST_CAP < 64, "capability sets are 64-bit masks");
+
+#define CAPABILITY_NAME_MAX 32
+
+/* libcap's names ("cap_sys_admin") in the spec's spelling ("CAP_SYS_ADMIN"),
+ * built once: libcap hands out heap copies, this keeps static ones. */
+static char capability_names[64][CAPABILITY_NAME_MAX];
+static int capability_name_count;
+static pthread_once_t capability_names_once = PTHREAD_ONCE_INIT;
+
+static void capability_names_build(void)
+{
+    for (int number = 0; number < 64; number++) {
+        char *name = cap_to_name(number);
+        if (name == NULL)
+            return;
+        /* Past the capabilities libcap knows it answers with the number. */
+        bool known = strncmp(name, "cap_", 4) == 0 && strlen(name) < CAPABILITY_NAME_MAX;
+        for (size_t i = 0; known && name[i] != '\0'; i++)
+            capability_names[number][i] = (char)toupper((unsigned char)name[i]);
+        cap_free(name);
+        if (!known)
+            return;
+        capability_name_count = number + 1;
+    }
+}
+
+const char *oci_capability_name(int number)
+{
+    pthread_once(&capability_names_once, capability_names_build);
+    if (number < 0 || number >= capability_name_count)
+        return NULL;
+    return capability_names[number];
+}
+
+int oci_capability_from_name(const char *name)
+{
+    cap_value_t number;
+
+    if (strncmp(name, "CAP_", 4) != 0 || cap_from_name(name, &number) < 0)
+        return -1;
+    /* cap_from_name also takes lower case, numbers and a known name followed
+     * by junk ("CAP_CHOWN1"): only the exact upper-case name counts. */
+    const char *canonical = oci_capability_name(number);
+    if (canonical == NULL || strcmp(canonical, name) != 0)
+        return -1;
+    return number;
+}
+
+static const struct oci_json_name rlimit_names[] = {
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+    {NULL, 0},
+};
+
+static const char *const capability_set_keys[OCI_CAPS_SET_COUNT] = {
+    [OCI_CAPS_BOUNDING] = "bounding",       [OCI_CAPS_EFFECTIVE] = "effective",
+    [OCI_CAPS_INHERITABLE] = "inheritable", [OCI_CAPS_PERMITTED] = "permitted",
+    [OCI_CAPS_AMBIENT] = "ambient",
+};
+
+static const char *const hook_kind_keys[OCI_HOOK_KIND_COUNT] = {
+    [OCI_HOOK_PRESTART] = "prestart",
+    [OCI_HOOK_CREATE_RUNTIME] = "createRuntime",
+    [OCI_HOOK_CREATE_CONTAINER] = "createContainer",
+    [OCI_HOOK_START_CONTAINER] = "startContainer",
+    [OCI_HOOK_POSTSTART] = "poststart",
+    [OCI_HOOK_POSTSTOP] = "poststop",
+};
+
+static void json_decref_pointer(json_t **json)
+{
+    json_decref(*json);
+}
+#define _cleanup_json_ __attribute__((cleanup(json_decref_pointer)))
+
+/* An environment: strings that must each be KEY=VALUE. */
+static int read_environment(json_t *object, const char *parent, const char *key, char ***env,
+                            struct keel_error *err)
+{
+    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+
+    if (oci_json_get_strings(object, parent, key, OCI_JSON_OPTIONAL, env, err) < 0)
+        return -1;
+    oci_json_path_member(path, parent, key);
+    for (size_t i = 0; (*env)[i] != NULL; i++) {
+        if (strchr((*env)[i], '=') == NULL) {
+            oci_json_path_element(element_path, path, i);
+            return keel_error_invalid(err, "%s: expected KEY=VALUE, not \"%s\"", element_path,
+                                      (*env)[i]);
+        }
+    }
+    return 0;
+}
+
+static int process_parse_console_size(json_t *process_object, const char *parent,
+                                      struct oci_process *process, struct keel_error *err)
+{
+    char path[OCI_JSON_PATH_MAX];
+    json_t *size;
+    uint64_t height, width;
+    int found =
+        oci_json_get_object(process_object, parent, "consoleSize", OCI_JSON_OPTIONAL, &size, err);
+
+    if (found <= 0)
+        return found;
+    oci_json_path_member(path, parent, "consoleSize");
+    if (oci_json_get_uint64(size, path, "height", OCI_JSON_REQUIRED, UINT_MAX, &height, err) < 0 ||
+        oci_json_get_uint64(size, path, "width", OCI_JSON_REQUIRED, UINT_MAX, &width, err) < 0)
+        return -1;
+    process->console_height = (unsigned)height;
+    process->console_width = (unsigned)width;
+    return 0;
+}
+
+static int process_parse_user(json_t *process_object, const char *parent,
+                              struct oci_process *process, struct keel_error *err)
+{
+    char path[OCI_JSON_PATH_MAX], gids_path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    json_t *user, *gids;
+    uint64_t number;
+    int found;
+
+    /* runc takes a missing user as root; the spec's uid and gid are required within. */
+    found = oci_json_get_object(process_object, parent, "user", OCI_JSON_OPTIONAL, &user, err);
+    if (found <= 0)
+        return found;
+    oci_json_path_member(path, parent, "user");
+    if (oci_json_get_uint64(user, path, "uid", OCI_JSON_REQUIRED, UINT32_MAX, &number, err) < 0)
+        return -1;
+    process->uid = (uid_t)number;
+    if (oci_json_get_uint64(user, path, "gid", OCI_JSON_REQUIRED, UINT32_MAX, &number, err) < 0)
+        return -1;
+    process->gid = (gid_t)number;
+    found = oci_json_get_uint64(user, path, "umask", OCI_JSON_OPTIONAL, 0777, &number, err);
+    if (found < 0)
+        return -1;
+    process->has_umask = found;
+    process->umask = found ? (mode_t)number : 0;
+
+    found = oci_json_get_array(user, path, "additionalGids", OCI_JSON_OPTIONAL, &gids, err);
+    if (found <= 0)
+        return found;
+    oci_json_path_member(gids_path, path, "additionalGids");
+    process->additional_gids = calloc(json_array_size(gids) + 1, sizeof(gid_t));
+    if (process->additional_gids == NULL)
+        return keel_error_set(err, ENOMEM, "%s", gids_path);
+    for (size_t i = 0; i < json_array_size(gids); i++) {
+        oci_json_path_element(element_path, gids_path, i);
+        json_t *gid = json_array_get(gids, i);
+        if (oci_json_read_uint64(gid, element_path, UINT32_MAX, &number, err) < 0)
+            return -1;
+        process->additional_gids[i] = (gid_t)number;
+        process->additional_gid_count = i + 1;
+    }
+    return 0;
+}
+
+static int process_parse_capabilities(json_t *process_object, const char *parent,
+                                      struct oci_process *process, struct keel_error *err)
+{
+    char path[OCI_JSON_PATH_MAX], set_path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    json_t *capabilities, *names;
+    int found = oci_json_get_object(process_object, parent, "capabilities", OCI_JSON_OPTIONAL,
+                                    &capabilities, err);
+
+    if (found <= 0)
+        return found;
+    process->has_capabilities = true;
+    oci_json_path_member(path, parent, "capabilities");
+    for (int set = 0; set < OCI_CAPS_SET_COUNT; set++) {
+        found = oci_json_get_array(capabilities, path, capability_set_keys[set], OCI_JSON_OPTIONAL,
+                                   &names, err);
+        if (found < 0)
+            return -1;
+        if (found == 0)
+            continue;
+        oci_json_path_member(set_path, path, capability_set_keys[set]);
+        for (size_t i = 0; i < json_array_size(names); i++) {
+            json_t *name = json_array_get(names, i);
+            oci_json_path_element(element_path, set_path, i);
+            if (!json_is_string(name) ||
+                strlen(json_string_value(name)) != json_string_length(name))
+                return keel_error_invalid(err, "%s: expected a string", element_path);
+            int number = oci_capability_from_name(json_string_value(name));
+            if (number < 0)
+                return keel_error_invalid(err, "%s: unknown capability \"%s\"", element_path,
+                                          json_string_value(name));
+            process->capabilities[set] |= UINT64_C(1) << number;
+        }
+    }
+    return 0;
+}
+
+static int process_parse_rlimits(json_t *process_object, const char *parent,
+                                 struct oci_process *process, struct keel_error *err)
+{
+    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX], type_path[OCI_JSON_PATH_MAX];
+    json_t *rlimits;
+    unsigned long resource;
+    int found =
+        oci_json_get_array(process_object, parent, "rlimits", OCI_JSON_OPTIONAL, &rlimits, err);
+
+    if (found <= 0)
+        return found;
+    oci_json_path_member(path, parent, "rlimits");
+    process->rlimits = calloc(json_array_size(rlimits) + 1, sizeof *process->rlimits);
+    if (process->rlimits == NULL)
+        return keel_error_set(err, ENOMEM, "%s", path);
+    for (size_t i = 0; i < json_array_size(rlimits); i++) {
+        json_t *entry = json_array_get(rlimits, i);
+        struct oci_rlimit *rlimit = &process->rlimits[i];
+        oci_json_path_element(element_path, path, i);
+        if (oci_json_expect_object(entry, element_path, err) < 0 ||
+            oci_json_get_name(entry, element_path, "type", OCI_JSON_REQUIRED, rlimit_names,
+                              "rlimit type", &resource, err) < 0)
+            return -1;
+        for (size_t j = 0; j < i; j++) {
+            if (process->rlimits[j].resource == (int)resource) {
+                oci_json_path_member(type_path, element_path, "type");
+                return keel_error_invalid(err, "%s: %s given twice", type_path,
+                                          json_string_value(json_object_get(entry, "type")));
+            }
+        }
+        rlimit->resource = (int)resource;
+        if (oci_json_get_uint64(entry, element_path, "soft", OCI_JSON_REQUIRED, UINT64_MAX,
+                                &rlimit->soft, err) < 0 ||
+            oci_json_get_uint64(entry, element_path, "hard", OCI_JSON_REQUIRED, UINT64_MAX,
+                                &rlimit->hard, err) < 0)
+            return -1;
+        process->rlimit_count = i + 1;
+    }
+    return 0;
+}
+
+/* The process object at path (empty: the document itself). */
+static int process_parse(json_t *object, const char *path, struct oci_process *process,
+                         struct keel_error *err)
+{
+    char args_path[OCI_JSON_PATH_MAX];
+    int64_t oom_score_adj;
+    int found;
+
+    if (oci_json_get_strings(object, path, "args", OCI_JSON_REQUIRED, &process->args, err) < 0)
+        return -1;
+    if (process->args[0] == NULL) {
+        oci_json_path_member(args_path, path, "args");
+        return keel_error_invalid(err, "%s: must not be empty", args_path);
+    }
+    if (oci_json_get_absolute_path(object, path, "cwd", OCI_JSON_REQUIRED, &process->cwd, err) < 0)
+        return -1;
+    if (oci_json_get_bool(object, path, "terminal", OCI_JSON_OPTIONAL, &process->terminal, err) < 0)
+        return -1;
+    if (read_environment(object, path, "env", &process->env, err) < 0 ||
+        process_parse_console_size(object, path, process, err) < 0 ||
+        process_parse_user(object, path, process, err) < 0 ||
+        process_parse_capabilities(object, path, process, err) < 0 ||
+        process_parse_rlimits(object, path, process, err) < 0 ||
+        oci_json_get_bool(object, path, "noNewPrivileges", OCI_JSON_OPTIONAL,
+                          &process->no_new_privileges, err) < 0 ||
+        oci_json_get_string(object, path, "apparmorProfile", OCI_JSON_OPTIONAL,
+                            &process->apparmor_profile, err) < 0 ||
+        oci_json_get_string(object, path, "selinuxLabel", OCI_JSON_OPTIONAL,
+                            &process->selinux_label, err) < 0)
+        return -1;
+    found = oci_json_get_int64(object, path, "oomScoreAdj", OCI_JSON_OPTIONAL, -1000, 1000,
+                               &oom_score_adj, err);
+    if (found < 0)
+        return -1;
+    process->has_oom_score_adj = found;
+    process->oom_score_adj = found ? (int)oom_score_adj : 0;
+    return 0;
+}
+
+static int hook_parse(json_t *object, const char *path, struct oci_hook *hook,
+                      struct keel_error *err)
+{
+    int64_t timeout;
+    int found;
+
+    if (oci_json_expect_object(object, path, err) < 0 ||
+        oci_json_get_absolute_path(object, path, "path", OCI_JSON_REQUIRED, &hook->path, err) < 0 ||
+        oci_json_get_strings(object, path, "args", OCI_JSON_OPTIONAL, &hook->args, err) < 0 ||
+        read_environment(object, path, "env", &hook->env, err) < 0)
+        return -1;
+    found =
+        oci_json_get_int64(object, path, "timeout", OCI_JSON_OPTIONAL, 1, INT_MAX, &timeout, err);
+    if (found < 0)
+        return -1;
+    hook->timeout = found ? (int)timeout : 0;
+    return 0;
+}
+
+static int config_parse_hooks(json_t *document, struct oci_config *config, struct keel_error *err)
+{
+    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    json_t *hooks, *list;
+    int found = oci_json_get_object(document, "", "hooks", OCI_JSON_OPTIONAL, &hooks, err);
+
+    if (found <= 0)
+        return found;
+    for (int kind = 0; kind < OCI_HOOK_KIND_COUNT; kind++) {
+        found =
+            oci_json_get_array(hooks, "hooks", hook_kind_keys[kind], OCI_JSON_OPTIONAL, &list, err);
+        if (found < 0)
+            return -1;
+        if (found == 0)
+            continue;
+        oci_json_path_member(path, "hooks", hook_kind_keys[kind]);
+        config->hooks[kind].hooks = calloc(json_array_size(list) + 1, sizeof(struct oci_hook));
+        if (config->hooks[kind].hooks == NULL)
+            return keel_error_set(err, ENOMEM, "%s", path);
+        config->hooks[kind].count = json_array_size(list);
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            oci_json_path_element(element_path, path, i);
+            if (hook_parse(json_array_get(list, i), element_path, &config->hooks[kind].hooks[i],
+                           err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int config_parse_root(json_t *document, struct oci_config *config, struct keel_error *err)
+{
+    json_t *root;
+
+    if (oci_json_get_object(document, "", "root", OCI_JSON_REQUIRED, &root, err) < 0 ||
+        oci_json_get_string(root, "root", "path", OCI_JSON_REQUIRED, &config->root_path, err) < 0 ||
+        oci_json_get_bool(root, "root", "readonly", OCI_JSON_OPTIONAL, &config->root_readonly,
+                          err) < 0)
+        return -1;
+    if (config->root_path[0] == '\0')
+        return keel_error_invalid(err, "root.path: must not be empty");
+    return 0;
+}
+
+static int config_parse_document(json_t *document, struct oci_config *config,
+                                 struct keel_error *err)
+{
+    json_t *member;
+    int found;
+
+    if (oci_json_get_string(document, "", "ociVersion", OCI_JSON_REQUIRED, &config->oci_version,
+                            err) < 0)
+        return -1;
+    found = oci_json_get_object(document, "", "process", OCI_JSON_OPTIONAL, &member, err);
+    if (found < 0)
+        return -1;
+    config->has_process = found;
+    if (found && process_parse(member, "process", &config->process, err) < 0)
+        return -1;
+    if (config_parse_root(document, config, err) < 0)
+        return -1;
+    if (oci_json_get_string(document, "", "hostname", OCI_JSON_OPTIONAL, &config->hostname, err) <
+            0 ||
+        oci_json_get_string(document, "", "domainname", OCI_JSON_OPTIONAL, &config->domainname,
+                            err) < 0)
+        return -1;
+    found = oci_json_get_array(document, "", "mounts", OCI_JSON_OPTIONAL, &member, err);
+    if (found < 0 || (found && oci_config_parse_mounts(member, "mounts", config, err) < 0))
+        return -1;
+    if (config_parse_hooks(document, config, err) < 0 ||
+        oci_json_get_string_map(document, "", "annotations", &config->annotations,
+                                &config->annotation_count, err) < 0)
+        return -1;
+    found = oci_json_get_object(document, "", "linux", OCI_JSON_OPTIONAL, &member, err);
+    if (found < 0)
+        return -1;
+    return oci_config_parse_linux(found ? member : NULL, "linux", config, err);
+}
+
+int oci_config_parse(const char *text, size_t length, struct oci_config **config,
+                     struct keel_error *err)
+{
+    _cleanup_json_ json_t *document = NULL;
+    struct oci_config *parsed;
+
+    if (oci_json_decode(text, length, &document, err) < 0)
+        return -1;
+    parsed = calloc(1, sizeof *parsed);
+    if (parsed == NULL)
+        return keel_error_set(err, ENOMEM, "config");
+    if (config_parse_document(document, parsed, err) < 0) {
+        oci_config_free(parsed);
+        return -1;
+    }
+    *config = parsed;
+    return 0;
+}
+
+int oci_process_parse(const char *text, size_t length, struct oci_process *process,
+                      struct keel_error *err)
+{
+    _cleanup_json_ json_t *document = NULL;
+
+    memset(process, 0, sizeof *process);
+    if (oci_json_decode(text, length, &document, err) < 0)
+        return -1;
+    if (process_parse(document, "", process, err) < 0) {
+        oci_process_free(process);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read at most OCI_CONFIG_SIZE_MAX bytes (plus one, to see that there are more). */
+static int read_config_text(const char *path, char **text, size_t *length, struct keel_error *err)
+{
+    _cleanup_close_ int fd = -1;
+    _cleanup_free_ char *buffer = NULL;
+    size_t used = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return keel_error_set(err, errno, "read %s", path);
+    buffer = malloc(OCI_CONFIG_SIZE_MAX + 2);
+    if (buffer == NULL)
+        return keel_error_set(err, ENOMEM, "read %s", path);
+    while (used <= OCI_CONFIG_SIZE_MAX) {
+        ssize_t n = read(fd, buffer + used, OCI_CONFIG_SIZE_MAX + 1 - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return keel_error_set(err, errno, "read %s", path);
+        if (n == 0)
+            break;
+        used += (size_t)n;
+    }
+    if (used > OCI_CONFIG_SIZE_MAX)
+        return keel_error_invalid(err, "%s: more than the %u MiB allowed", path,
+                                  OCI_CONFIG_SIZE_MAX >> 20);
+    buffer[used] = '\0';
+    *text = steal_pointer(&buffer);
+    *length = used;
+    return 0;
+}
+
+int oci_config_load(const char *path, struct oci_config **config, struct keel_error *err)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t length = 0;
+
+    if (read_config_text(path, &text, &length, err) < 0)
+        return -1;
+    if (oci_config_parse(text, length, config, err) < 0)
+        return keel_error_prefix(err, "%s", path);
+    return 0;
+}
+
+const struct oci_namespace *oci_config_namespace(const struct oci_config *config, int type)
+{
+    for (size_t i = 0; i < config->namespace_count; i++) {
+        if (config->namespaces[i].type == type)
+            return &config->namespaces[i];
+    }
+    return NULL;
+}
+
+void oci_process_free(struct oci_process *process)
+{
+    free(process->additional_gids);
+    oci_strv_free(process->args);
+    oci_strv_free(process->env);
+    free(process->cwd);
+    free(process->rlimits);
+    free(process->apparmor_profile);
+    free(process->selinux_label);
+    memset(process, 0, sizeof *process);
+}
+
+void oci_config_free(struct oci_config *config)
+{
+    if (config == NULL)
+        return;
+    free(config->oci_version);
+    oci_process_free(&config->process);
+    free(config->root_path);
+    free(config->hostname);
+    free(config->domainname);
+    oci_config_free_mounts(config);
+    for (int kind = 0; kind < OCI_HOOK_KIND_COUNT; kind++) {
+        for (size_t i = 0; i < config->hooks[kind].count; i++) {
+            free(config->hooks[kind].hooks[i].path);
+            oci_strv_free(config->hooks[kind].hooks[i].args);
+            oci_strv_free(config->hooks[kind].hooks[i].env);
+        }
+        free(config->hooks[kind].hooks);
+    }
+    oci_key_values_free(config->annotations, config->annotation_count);
+    oci_config_free_linux(config);
+    free(config);
+}
