@@ -13,9 +13,9 @@ BUILD_IMAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "os
 
 def build(tmp_path, name):
     out = tmp_path / name
-    (out / "bin").mkdir(parents=True)
-    for binary in ("keel", "keelos"):
-        shutil.copy(os.path.join(OUT, "bin", binary), out / "bin" / binary)
+    for binary in ("bin/keel", "bin/keelos", "libexec/keel/container-init"):
+        (out / binary).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(os.path.join(OUT, binary), out / binary)
     subprocess.run([BUILD_IMAGE, str(out)], check=True, capture_output=True)
     return hashlib.sha256((out / "os" / "usr.sqfs").read_bytes()).hexdigest()
 

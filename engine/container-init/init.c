@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Exit codes of container-init itself, as s6 has them: the program's own
@@ -44,7 +45,18 @@ static void signals_set_dispositions(void (*job_control_handler)(int))
         struct sigaction action = {.sa_handler = SIG_DFL};
         if (signal_is_job_control(signal_number))
             action.sa_handler = job_control_handler;
-        sigaction(signal_number, &action, NULL); /* EINVAL for KILL, STOP, libc's own: fine */
+        if (sigaction(signal_number, &action, NULL) < 0 && errno == EINVAL &&
+            action.sa_handler == SIG_DFL && signal_number != SIGKILL && signal_number != SIGSTOP) {
+            /* musl refuses the signals it reserves (32-34), but a parent may
+             * have left them ignored: reset them past libc. */
+            struct {
+                void (*handler)(int);
+                unsigned long flags;
+                void (*restorer)(void);
+                unsigned long mask;
+            } kernel_action = {.handler = SIG_DFL};
+            syscall(SYS_rt_sigaction, signal_number, &kernel_action, NULL, 8);
+        }
     }
 }
 
