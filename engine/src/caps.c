@@ -57,11 +57,6 @@ static int caps_check_sets(const uint64_t sets[OCI_CAPS_SET_COUNT], struct keel_
     if (capability >= 0)
         return keel_error_invalid(err, "effective capability %s is not in the permitted set",
                                   caps_name_of(capability).text);
-    capability = caps_first(sets[OCI_CAPS_AMBIENT] & ~(permitted & sets[OCI_CAPS_INHERITABLE]));
-    if (capability >= 0)
-        return keel_error_invalid(
-            err, "ambient capability %s is not in both the permitted and inheritable sets",
-            caps_name_of(capability).text);
     return 0;
 }
 
@@ -190,6 +185,11 @@ int caps_apply_process(const struct oci_process *process, struct keel_error *err
             sets[set] = process->capabilities[set];
     if (caps_check_sets(sets, err) < 0)
         return -1;
+    /* The kernel raises an ambient capability only when it is permitted and
+     * inheritable. `runc spec` lists ambient ones without the inheritable
+     * set; like runc, leave those out rather than fail (stricter, never
+     * weaker, than what was asked). */
+    sets[OCI_CAPS_AMBIENT] &= sets[OCI_CAPS_PERMITTED] & sets[OCI_CAPS_INHERITABLE];
 
     if (caps_drop_bounding(sets[OCI_CAPS_BOUNDING], err) < 0)
         return -1;

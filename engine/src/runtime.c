@@ -28,6 +28,7 @@
 
 #include "cgroup_container.h"
 #include "cleanup.h"
+#include "clone3.h"
 #include "hooks.h"
 #include "rootfs.h"
 #include "runtime_process.h"
@@ -35,27 +36,7 @@
 #include "seccomp.h"
 #include "spawn.h"
 
-/* struct clone_args up to cgroup (CLONE_ARGS_SIZE_VER2, Linux 5.7). */
-struct runtime_clone_args {
-    uint64_t flags;
-    uint64_t pidfd;
-    uint64_t child_tid;
-    uint64_t parent_tid;
-    uint64_t exit_signal;
-    uint64_t stack;
-    uint64_t stack_size;
-    uint64_t tls;
-    uint64_t set_tid;
-    uint64_t set_tid_size;
-    uint64_t cgroup;
-};
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 #define RUNTIME_MAX_NAMESPACES 8
 
@@ -73,11 +54,6 @@ struct runtime_child {
     const struct seccomp_program *seccomp;
     char *hook_state;
 };
-
-static long runtime_clone3(struct runtime_clone_args *args)
-{
-    return syscall(SYS_clone3, args, sizeof *args);
-}
 
 int runtime_hook_state(const char *id, const char *status, pid_t pid, const char *bundle,
                        const struct oci_config *config, char **text, struct keel_error *err)
@@ -220,8 +196,8 @@ static _Noreturn void runtime_child_main(struct runtime_child *child)
     /* Joining a pid (or user, or time) namespace only takes effect for
      * children: clone the container's process as a sibling (CLONE_PARENT),
      * so the runtime is its parent and can wait for it. */
-    struct runtime_clone_args args = {.flags = CLONE_PARENT | child->new_namespaces};
-    long pid = runtime_clone3(&args);
+    struct keel_clone_args args = {.flags = CLONE_PARENT | child->new_namespaces};
+    long pid = keel_clone3(&args);
     if (pid == 0) {
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -392,7 +368,7 @@ static int runtime_spawn(struct runtime_child *child, int runtime_sync_fd, int c
                          pid_t *pid, int *pidfd, struct keel_error *err)
 {
     int child_pidfd = -1;
-    struct runtime_clone_args args = {.exit_signal = SIGCHLD};
+    struct keel_clone_args args = {.exit_signal = SIGCHLD};
     if (!child->intermediate) {
         args.flags = CLONE_PIDFD | child->new_namespaces;
         args.pidfd = (uint64_t)(uintptr_t)&child_pidfd;
@@ -401,7 +377,7 @@ static int runtime_spawn(struct runtime_child *child, int runtime_sync_fd, int c
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)cgroup_fd;
     }
-    long result = runtime_clone3(&args);
+    long result = keel_clone3(&args);
     if (result == 0) {
         close(runtime_sync_fd);
         runtime_child_main(child);

@@ -17,31 +17,13 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clone3.h"
 #include "runtime_process.h"
 #include "runtime_sync.h"
 #include "seccomp.h"
 #include "spawn.h"
 
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
-struct runtime_exec_clone_args {
-    uint64_t flags;
-    uint64_t pidfd;
-    uint64_t child_tid;
-    uint64_t parent_tid;
-    uint64_t exit_signal;
-    uint64_t stack;
-    uint64_t stack_size;
-    uint64_t tls;
-    uint64_t set_tid;
-    uint64_t set_tid_size;
-    uint64_t cgroup;
-};
 
 /* The namespaces of pid that differ from ours: the set to join. */
 static int runtime_exec_namespaces(pid_t pid, int *flags, struct keel_error *err)
@@ -93,8 +75,8 @@ static _Noreturn void runtime_exec_child_main(struct runtime_exec_child *child)
     }
     /* The pid namespace applies to children only: the process proper is a
      * sibling (CLONE_PARENT), so the runtime can wait for it. */
-    struct runtime_exec_clone_args args = {.flags = CLONE_PARENT};
-    long pid = syscall(SYS_clone3, &args, sizeof args);
+    struct keel_clone_args args = {.flags = CLONE_PARENT};
+    long pid = keel_clone3(&args);
     if (pid == 0) {
         int exit_code = 1;
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -157,12 +139,12 @@ int runtime_process_exec(const struct runtime_exec_options *options, pid_t *pid,
     parent_end = sync_fds[0];
     child.sync_fd = sync_fds[1];
 
-    struct runtime_exec_clone_args args = {.exit_signal = SIGCHLD};
+    struct keel_clone_args args = {.exit_signal = SIGCHLD};
     if (cgroup_fd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)cgroup_fd;
     }
-    long intermediate = syscall(SYS_clone3, &args, sizeof args);
+    long intermediate = keel_clone3(&args);
     if (intermediate == 0) {
         close(parent_end);
         runtime_exec_child_main(&child);

@@ -10,20 +10,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "clone3.h"
 #include "log.h"
 
-/* struct clone_args as of Linux 5.3 (CLONE_ARGS_SIZE_VER0). Spelled out here
- * because <linux/sched.h> clashes with glibc's <sched.h>. */
-struct spawn_clone_args {
-    uint64_t flags;
-    uint64_t pidfd;
-    uint64_t child_tid;
-    uint64_t parent_tid;
-    uint64_t exit_signal;
-    uint64_t stack;
-    uint64_t stack_size;
-    uint64_t tls;
-};
 
 void spawn_reset_signals(void)
 {
@@ -51,7 +40,7 @@ int spawn_process(spawn_child_function child, void *arg, pid_t *pid, int *pidfd,
                   struct keel_error *err)
 {
     int child_pidfd = -1;
-    struct spawn_clone_args args = {
+    struct keel_clone_args args = {
         .flags = CLONE_PIDFD,
         .pidfd = (uint64_t)(uintptr_t)&child_pidfd,
         .exit_signal = SIGCHLD,
@@ -59,7 +48,7 @@ int spawn_process(spawn_child_function child, void *arg, pid_t *pid, int *pidfd,
 
     /* clone3 hands back the pidfd atomically with the child: no window in
      * which the pid could be reaped and reused before we hold a pidfd. */
-    long result = syscall(SYS_clone3, &args, sizeof args);
+    long result = keel_clone3(&args);
     if (result == 0)
         spawn_run_child(child, arg);
     if (result > 0) {
