@@ -34,13 +34,14 @@ def test_no_fd_but_stdio_reaches_the_container(bundle):
 def test_preserved_fds_are_the_only_extra_ones(bundle, tmp_path):
     kept = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.dup2(kept, 3)
-        out = bundle.probe("fds", extra=("--preserve-fds", "1"), check=True, pass_fds=(3,)).stdout
+        # fd 3 in the runtime only (pytest holds its own fd 3 here).
+        out = bundle.probe("fds", extra=("--preserve-fds", "1"), check=True, pass_fds=(3,),
+                           preexec_fn=lambda: os.dup2(kept, 3)).stdout
     finally:
         os.close(kept)
-        os.close(3)
     fds = sorted(int(line.split()[0]) for line in out.splitlines())
     assert fds == [0, 1, 2, 3], out
+    assert str(tmp_path) in out
 
 
 @pytest.mark.parametrize("fd", range(3, 12))

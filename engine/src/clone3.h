@@ -1,4 +1,5 @@
-/* clone3.h — struct clone_args and the clone3 call, spelled out once for every module that starts processes. */
+/* clone3.h — struct clone_args and the clone3 call, spelled out once for every module that starts
+ * processes. */
 #pragma once
 
 #include <stdint.h>

@@ -36,8 +36,6 @@
 #include "seccomp.h"
 #include "spawn.h"
 
-
-
 #define RUNTIME_MAX_NAMESPACES 8
 
 /* What the container's process needs, prepared by the runtime before clone. */

@@ -23,8 +23,6 @@
 #include "seccomp.h"
 #include "spawn.h"
 
-
-
 /* The namespaces of pid that differ from ours: the set to join. */
 static int runtime_exec_namespaces(pid_t pid, int *flags, struct keel_error *err)
 {

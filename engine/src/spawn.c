@@ -13,7 +13,6 @@
 #include "clone3.h"
 #include "log.h"
 
-
 void spawn_reset_signals(void)
 {
     sigset_t none;
