@@ -67,9 +67,8 @@ static int cmd_oci_create_parse(int argc, char **argv, struct cmd_oci_create_req
             request->console_socket = optarg;
             break;
         case 'P': {
-            char *end;
-            long count = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || count < 0 || count > 1000)
+            long count;
+            if (!oci_cli_parse_number(optarg, 1000, &count))
                 return oci_cli_usage(request->verb, usage);
             request->preserve_fds = (int)count;
             break;
@@ -134,6 +133,8 @@ struct cmd_oci_created {
     struct oci_config *config;
     struct runtime_container container;
     struct oci_state state;
+    char *config_text; /* as read: parsed, and saved in the state dir */
+    size_t config_length;
     char bundle[PATH_MAX];
     char rootfs[PATH_MAX];
     char created[64];
@@ -147,8 +148,10 @@ static int cmd_oci_resolve_bundle(const struct cmd_oci_create_request *request,
         return keel_error_set(err, errno, "bundle %s", bundle);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/config.json", created->bundle);
-    if (oci_config_load(path, &created->config, err) < 0)
+    if (oci_config_read_text(path, &created->config_text, &created->config_length, err) < 0)
         return -1;
+    if (oci_config_parse(created->config_text, created->config_length, &created->config, err) < 0)
+        return keel_error_prefix(err, "%s", path);
     char root[PATH_MAX * 2];
     if (created->config->root_path == NULL)
         return keel_error_invalid(err, "root.path: missing");
@@ -161,19 +164,15 @@ static int cmd_oci_resolve_bundle(const struct cmd_oci_create_request *request,
     return 0;
 }
 
-/* Save the state dir's files: the config as created (delete's poststop
- * hooks and exec read it, whatever happens to the bundle later). */
-static int cmd_oci_save_config(const struct oci_cli *cli, const char *id, const char *bundle,
-                               struct keel_error *err)
+/* Keep the config as created in the state dir: delete's poststop hooks
+ * and exec read it, whatever happens to the bundle later. */
+static int cmd_oci_save_config(const struct oci_cli *cli, const char *id,
+                               const struct cmd_oci_created *created, struct keel_error *err)
 {
-    char source[PATH_MAX + 16], target[PATH_MAX];
-    snprintf(source, sizeof source, "%s/config.json", bundle);
-    _cleanup_free_ char *text = NULL;
-    size_t length;
-    if (file_read_text(source, &text, &length, err) < 0 ||
-        oci_state_path(cli->root, id, "config.json", target, sizeof target, err) < 0)
+    char target[PATH_MAX];
+    if (oci_state_path(cli->root, id, "config.json", target, sizeof target, err) < 0)
         return -1;
-    return file_write_atomic(target, text, length, 0600, err);
+    return file_write_atomic(target, created->config_text, created->config_length, 0600, 0, err);
 }
 
 static int cmd_oci_create_container(const struct oci_cli *cli,
@@ -194,7 +193,7 @@ static int cmd_oci_create_container(const struct oci_cli *cli,
         return -1;
     if (oci_state_create_directory(cli->root, request->id, err) < 0)
         return -1;
-    if (cmd_oci_save_config(cli, request->id, created->bundle, err) < 0)
+    if (cmd_oci_save_config(cli, request->id, created, err) < 0)
         goto undo;
     if (wait_for_start) {
         if (oci_state_path(cli->root, request->id, "exec.fifo", fifo, sizeof fifo, err) < 0)
@@ -205,7 +204,7 @@ static int cmd_oci_create_container(const struct oci_cli *cli,
         }
     }
     char seccomp_cache[PATH_MAX];
-    snprintf(seccomp_cache, sizeof seccomp_cache, "%s/.seccomp", cli->root);
+    oci_cli_seccomp_cache(cli, seccomp_cache, sizeof seccomp_cache);
     struct runtime_create_options options = {
         .id = request->id,
         .bundle = created->bundle,
@@ -249,6 +248,7 @@ undo:;
 static void cmd_oci_created_release(struct cmd_oci_created *created)
 {
     runtime_container_release(&created->container);
+    free(created->config_text);
     if (created->config)
         oci_config_free(created->config);
 }

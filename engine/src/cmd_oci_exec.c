@@ -1,6 +1,7 @@
 /* cmd_oci_exec.c — `keel oci exec`: another process in a running container. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +36,6 @@ struct cmd_oci_exec_request {
     const char *id;
     char **args;
 };
-
-static bool cmd_oci_exec_number(const char *text, long maximum, long *value)
-{
-    char *end;
-    *value = strtol(text, &end, 10);
-    return *text != '\0' && *end == '\0' && *value >= 0 && *value <= maximum;
-}
 
 static int cmd_oci_exec_parse(int argc, char **argv, struct cmd_oci_exec_request *request)
 {
@@ -82,7 +76,7 @@ static int cmd_oci_exec_parse(int argc, char **argv, struct cmd_oci_exec_request
             break;
         case 'g':
             if (request->gid_count == CMD_OCI_EXEC_MAX_ITEMS ||
-                !cmd_oci_exec_number(optarg, 0xfffffffe, &number))
+                !oci_cli_parse_number(optarg, 0xfffffffe, &number))
                 return oci_cli_usage("exec", CMD_OCI_EXEC_USAGE);
             request->gids[request->gid_count++] = (gid_t)number;
             break;
@@ -111,7 +105,7 @@ static int cmd_oci_exec_parse(int argc, char **argv, struct cmd_oci_exec_request
             request->pid_file = optarg;
             break;
         case 'F':
-            if (!cmd_oci_exec_number(optarg, 1000, &number))
+            if (!oci_cli_parse_number(optarg, 1000, &number))
                 return oci_cli_usage("exec", CMD_OCI_EXEC_USAGE);
             request->preserve_fds = (int)number;
             break;
@@ -196,7 +190,6 @@ static int cmd_oci_exec_run(const struct oci_cli *cli, const struct cmd_oci_exec
     _cleanup_close_ int console = -1;
     const struct oci_process *process = &built;
     int result = -1;
-    (void)cli;
 
     if (container->status != OCI_STATUS_RUNNING)
         return keel_error_invalid(err, "container \"%s\" is %s, not running", request->id,
@@ -215,6 +208,8 @@ static int cmd_oci_exec_run(const struct oci_cli *cli, const struct cmd_oci_exec
         oci_cli_connect_console(request->console_socket, &console, err) < 0)
         goto done;
 
+    char seccomp_cache[PATH_MAX];
+    oci_cli_seccomp_cache(cli, seccomp_cache, sizeof seccomp_cache);
     struct runtime_exec_options options = {
         .container_pid = container->state->pid,
         .cgroup_path = container->state->cgroup_path,
@@ -223,6 +218,7 @@ static int cmd_oci_exec_run(const struct oci_cli *cli, const struct cmd_oci_exec
         .console_socket = console,
         .stdio = {-1, -1, -1},
         .preserve_fds = request->preserve_fds,
+        .seccomp_cache = seccomp_cache,
     };
     pid_t pid;
     _cleanup_close_ int pidfd = -1;

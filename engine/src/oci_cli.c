@@ -61,6 +61,19 @@ void oci_cli_release(struct oci_cli_container *container)
     *container = (struct oci_cli_container){0};
 }
 
+void oci_cli_seccomp_cache(const struct oci_cli *cli, char *path, size_t size)
+{
+    snprintf(path, size, "%s/.seccomp", cli->root);
+}
+
+bool oci_cli_parse_number(const char *text, long maximum, long *value)
+{
+    char *end;
+    errno = 0;
+    *value = strtol(text, &end, 10);
+    return *text != '\0' && *end == '\0' && errno == 0 && *value >= 0 && *value <= maximum;
+}
+
 int oci_cli_parse_signal(const char *text)
 {
     char *end;
@@ -139,7 +152,7 @@ int oci_cli_write_pid_file(const char *path, pid_t pid, struct keel_error *err)
 {
     char text[32];
     int length = snprintf(text, sizeof text, "%d", (int)pid);
-    return file_write_atomic(path, text, (size_t)length, 0644, err);
+    return file_write_atomic(path, text, (size_t)length, 0644, 0, err);
 }
 
 /* Wait up to timeout_ms for a process we did not start (and cannot reap)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -27,6 +28,12 @@ void oci_cli_release(struct oci_cli_container *container);
 /* Print "keel oci VERB: MESSAGE" on stderr; returns code. */
 int oci_cli_fail(const char *verb, const struct keel_error *err, int code);
 int oci_cli_usage(const char *verb, const char *usage);
+
+/* ROOT/.seccomp: the compiled filters create and exec share. */
+void oci_cli_seccomp_cache(const struct oci_cli *cli, char *path, size_t size);
+
+/* A decimal option value in 0..maximum. */
+bool oci_cli_parse_number(const char *text, long maximum, long *value);
 
 /* "KILL", "SIGKILL", "9" → 9; -1 when unknown. */
 int oci_cli_parse_signal(const char *text);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "file.h"
 #include "oci_config_internal.h"
 
 /* The bitmasks of oci_process hold capability numbers 0..63. */
@@ -436,36 +437,14 @@ int oci_process_parse(const char *text, size_t length, struct oci_process *proce
     return 0;
 }
 
-/* Read at most OCI_CONFIG_SIZE_MAX bytes (plus one, to see that there are more). */
-static int read_config_text(const char *path, char **text, size_t *length, struct keel_error *err)
+int oci_config_read_text(const char *path, char **text, size_t *length, struct keel_error *err)
 {
-    _cleanup_close_ int fd = -1;
-    _cleanup_free_ char *buffer = NULL;
-    size_t used = 0;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return keel_error_set(err, errno, "read %s", path);
-    buffer = malloc(OCI_CONFIG_SIZE_MAX + 2);
-    if (buffer == NULL)
-        return keel_error_set(err, ENOMEM, "read %s", path);
-    while (used <= OCI_CONFIG_SIZE_MAX) {
-        ssize_t n = read(fd, buffer + used, OCI_CONFIG_SIZE_MAX + 1 - used);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return keel_error_set(err, errno, "read %s", path);
-        if (n == 0)
-            break;
-        used += (size_t)n;
-    }
-    if (used > OCI_CONFIG_SIZE_MAX)
+    if (file_read_text_limited(path, OCI_CONFIG_SIZE_MAX, text, length, err) == 0)
+        return 0;
+    if (err->errno_value == EFBIG)
         return keel_error_invalid(err, "%s: more than the %u MiB allowed", path,
                                   OCI_CONFIG_SIZE_MAX >> 20);
-    buffer[used] = '\0';
-    *text = steal_pointer(&buffer);
-    *length = used;
-    return 0;
+    return keel_error_set(err, err->errno_value, "read %s", path);
 }
 
 int oci_config_load(const char *path, struct oci_config **config, struct keel_error *err)
@@ -473,7 +452,7 @@ int oci_config_load(const char *path, struct oci_config **config, struct keel_er
     _cleanup_free_ char *text = NULL;
     size_t length = 0;
 
-    if (read_config_text(path, &text, &length, err) < 0)
+    if (oci_config_read_text(path, &text, &length, err) < 0)
         return -1;
     if (oci_config_parse(text, length, config, err) < 0)
         return keel_error_prefix(err, "%s", path);

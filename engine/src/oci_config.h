@@ -219,6 +219,9 @@ struct oci_config {
 int oci_config_parse(const char *text, size_t length, struct oci_config **config,
                      struct keel_error *err);
 
+/* Read the config.json at path, refusing more than 4 MiB ("read PATH: ..."). */
+int oci_config_read_text(const char *path, char **text, size_t *length, struct keel_error *err);
+
 /* Read and parse the config.json at path (BUNDLE/config.json). */
 int oci_config_load(const char *path, struct oci_config **config, struct keel_error *err);
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "file.h"
 
 /* Docker's 14, in Docker's order (also the order config.json lists them). */
 #define DEFAULT_CAPABILITIES(X)                                                                    \
@@ -223,64 +224,22 @@ static int oci_spec_exists_error(const char *bundle_directory, struct keel_error
     return -1;
 }
 
-static int write_all(int fd, const char *text, size_t length)
-{
-    while (length > 0) {
-        ssize_t n = write(fd, text, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        text += n;
-        length -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Written whole under a temporary name beside it, synced, then renamed
- * without replacing: a reader never sees half a config.json, and a
- * config.json that appeared meanwhile is kept. */
+/* Written whole beside it and renamed without replacing: a reader never
+ * sees half a config.json, and a config.json that appeared meanwhile is
+ * kept. */
 static int oci_spec_write_text(const char *bundle_directory, const char *text,
                                struct keel_error *err)
 {
-    _cleanup_close_ int directory_fd = -1;
-    _cleanup_close_ int fd = -1;
     _cleanup_free_ char *path = NULL;
-    _cleanup_free_ char *temporary = NULL;
 
-    directory_fd = open(bundle_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (directory_fd < 0)
-        return keel_error_set(err, errno, "open bundle %s", bundle_directory);
-    if (faccessat(directory_fd, "config.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-        return oci_spec_exists_error(bundle_directory, err);
-    if (asprintf(&path, "%s/config.json", bundle_directory) < 0 ||
-        asprintf(&temporary, "%s/.config.json.XXXXXX", bundle_directory) < 0)
+    if (asprintf(&path, "%s/config.json", bundle_directory) < 0) {
+        path = NULL;
         return keel_error_set(err, ENOMEM, "write config.json in %s", bundle_directory);
-
-    fd = mkostemp(temporary, O_CLOEXEC);
-    if (fd < 0)
-        return keel_error_set(err, errno, "create %s", temporary);
-    int rc = 0;
-    if (fchmod(fd, 0644) < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0)
-        rc = keel_error_set(err, errno, "write %s", temporary);
-    else if (close(steal_fd(&fd)) < 0)
-        rc = keel_error_set(err, errno, "write %s", temporary);
-    else if (renameat2(AT_FDCWD, temporary, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
-        int saved = errno;
-        if (saved == EEXIST)
-            rc = oci_spec_exists_error(bundle_directory, err);
-        /* A filesystem without RENAME_NOREPLACE: the check above has to do. */
-        else if (saved != EINVAL || rename(temporary, path) < 0)
-            rc = keel_error_set(err, saved != EINVAL ? saved : errno, "rename %s to %s", temporary,
-                                path);
     }
-    if (rc < 0) {
-        unlink(temporary);
-        return -1;
-    }
-    /* The rename itself is durable once the directory is synced. */
-    if (fsync(directory_fd) < 0)
-        return keel_error_set(err, errno, "sync %s", bundle_directory);
+    if (access(path, F_OK) == 0)
+        return oci_spec_exists_error(bundle_directory, err);
+    if (file_write_atomic(path, text, strlen(text), 0644, FILE_ATOMIC_NO_REPLACE, err) < 0)
+        return err->errno_value == EEXIST ? oci_spec_exists_error(bundle_directory, err) : -1;
     return 0;
 }
 

@@ -16,7 +16,6 @@
 #include "file.h"
 
 #define STATE_FILE "state.json"
-#define STATE_TEMP_FILE ".state.json.tmp"
 #define STATE_EXEC_FIFO "exec.fifo"
 #define STATE_ID_MAX 1024
 /* The runtime-spec version Keel implements, as "ociVersion" of `state`. */
@@ -281,54 +280,10 @@ static int state_from_json(json_t *object, struct oci_state *state, struct keel_
 
 /* ---- state.json on disk ---- */
 
-static int state_write_all(int fd, const char *text, size_t length)
-{
-    while (length > 0) {
-        ssize_t n = write(fd, text, length);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        text += n;
-        length -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Temp file, fsync, rename, fsync of the directory: a reader (or a crash)
- * sees the old state.json or the new one, never half of one. */
-static int state_replace_file(int directory, const char *directory_path, const char *text,
-                              struct keel_error *err)
-{
-    _cleanup_close_ int fd = -1;
-
-    /* A crash between create and rename leaves the temp file behind. */
-    if (unlinkat(directory, STATE_TEMP_FILE, 0) < 0 && errno != ENOENT)
-        return keel_error_set(err, errno, "remove stale %s/%s", directory_path, STATE_TEMP_FILE);
-    fd = openat(directory, STATE_TEMP_FILE, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                0600);
-    if (fd < 0)
-        return keel_error_set(err, errno, "create %s/%s", directory_path, STATE_TEMP_FILE);
-    if (state_write_all(fd, text, strlen(text)) < 0)
-        return keel_error_set(err, errno, "write %s/%s", directory_path, STATE_TEMP_FILE);
-    if (fsync(fd) < 0)
-        return keel_error_set(err, errno, "fsync %s/%s", directory_path, STATE_TEMP_FILE);
-    if (close(steal_fd(&fd)) < 0)
-        return keel_error_set(err, errno, "close %s/%s", directory_path, STATE_TEMP_FILE);
-    if (renameat(directory, STATE_TEMP_FILE, directory, STATE_FILE) < 0)
-        return keel_error_set(err, errno, "rename %s/%s to %s", directory_path, STATE_TEMP_FILE,
-                              STATE_FILE);
-    /* Makes the rename itself durable. */
-    if (fsync(directory) < 0)
-        return keel_error_set(err, errno, "fsync %s", directory_path);
-    return 0;
-}
-
 int oci_state_write(const char *root, const struct oci_state *state, struct keel_error *err)
 {
     _cleanup_json_ json_t *json = NULL;
     _cleanup_free_ char *text = NULL;
-    _cleanup_close_ int directory = -1;
     char path[PATH_MAX];
 
     if (oci_state_path(root, state->id, NULL, path, sizeof path, err) < 0)
@@ -338,16 +293,13 @@ int oci_state_write(const char *root, const struct oci_state *state, struct keel
     text = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text == NULL)
         return keel_error_set(err, ENOMEM, "write state of container \"%s\"", state->id);
-    directory = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (directory < 0 && errno == ENOENT)
+    struct stat status;
+    if (stat(path, &status) < 0 && errno == ENOENT)
         return state_error_fact(err, ENOENT, "does not exist", state->id);
-    if (directory < 0)
-        return keel_error_set(err, errno, "open %s", path);
-    if (state_replace_file(directory, path, text, err) < 0) {
-        unlinkat(directory, STATE_TEMP_FILE, 0);
+    /* Beside it, .state.json.tmp (a crash's leftover is replaced). */
+    if (oci_state_path(root, state->id, STATE_FILE, path, sizeof path, err) < 0)
         return -1;
-    }
-    return 0;
+    return file_write_atomic(path, text, strlen(text), 0600, 0, err);
 }
 
 int oci_state_read(const char *root, const char *id, struct oci_state **state,

@@ -439,7 +439,11 @@ int runtime_container_create(const struct runtime_create_options *options,
             goto done;
         }
     }
-    if (runtime_hook_state(options->id, "creating", 0, options->bundle, config, &child.hook_state,
+    /* The state the container's own hooks read; only built when there are any. */
+    if (config->hooks[OCI_HOOK_CREATE_CONTAINER].count +
+                config->hooks[OCI_HOOK_START_CONTAINER].count >
+            0 &&
+        runtime_hook_state(options->id, "creating", 0, options->bundle, config, &child.hook_state,
                            err) < 0)
         goto done;
     if (cgroup_container_create(config->cgroups_path, options->id,

@@ -56,6 +56,7 @@ struct runtime_exec_options {
     int console_socket;
     int stdio[3];
     int preserve_fds;
+    const char *seccomp_cache; /* as in runtime_create_options */
 };
 int runtime_process_exec(const struct runtime_exec_options *options, pid_t *pid, int *pidfd,
                          struct keel_error *err);

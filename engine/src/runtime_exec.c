@@ -119,7 +119,8 @@ int runtime_process_exec(const struct runtime_exec_options *options, pid_t *pid,
     if (runtime_exec_namespaces(options->container_pid, &child.namespaces, err) < 0)
         return -1;
     if (options->config->seccomp &&
-        seccomp_program_compile(options->config->seccomp, NULL, &seccomp, err) < 0)
+        seccomp_program_compile(options->config->seccomp, options->seccomp_cache, &seccomp, err) <
+            0)
         return keel_error_prefix(err, "linux.seccomp");
     child.seccomp = options->config->seccomp ? &seccomp : NULL;
     child.container_pidfd = container_pidfd;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "file.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -369,7 +370,9 @@ static int seccomp_cache_make_directory(const char *directory, struct keel_error
 }
 
 /* Written whole under a temporary name, synced, then renamed: a reader
- * sees the old file, no file, or the whole new one. */
+ * sees the old file, no file, or the whole new one. Not file_write_atomic:
+ * two runtimes may compile the same profile at once, so each writes a
+ * temporary of its own (mkostemp), and the last rename wins. */
 static int seccomp_cache_write(const char *directory, const char *path,
                                const struct sock_filter *instructions, unsigned short length,
                                struct keel_error *err)
@@ -387,18 +390,8 @@ static int seccomp_cache_write(const char *directory, const char *path,
     fd = mkostemp(temporary, O_CLOEXEC);
     if (fd < 0)
         return keel_error_set(err, errno, "create %s", temporary);
-    for (size_t done = 0; done < size;) {
-        ssize_t n = write(fd, (const char *)instructions + done, size - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            keel_error_set(err, errno, "write %s", temporary);
-            unlink(temporary);
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) < 0 || rename(temporary, path) < 0) {
+    if (file_write_all(fd, instructions, size) < 0 || fsync(fd) < 0 ||
+        rename(temporary, path) < 0) {
         keel_error_set(err, errno, "write %s", path);
         unlink(temporary);
         return -1;
