@@ -55,7 +55,8 @@ int spawn_process(spawn_child_function child, void *arg, pid_t *pid, int *pidfd,
         *pidfd = child_pidfd;
         return 0;
     }
-    if (errno != ENOSYS)
+    /* ENOSYS: no clone3 (before 5.3); E2BIG: no cgroup field (before 5.7). */
+    if (errno != ENOSYS && errno != E2BIG)
         return keel_error_set(err, errno, "clone3");
 
     /* Kernels before 5.3. pidfd_open after fork is still race-free here:
