@@ -5,10 +5,10 @@ export KEEL_CACHE ?= /var/cache/keel
 PYTHON := /usr/bin/python3
 QEMU_TIMEOUT ?= 0
 
-.PHONY: all deps kernel engine sysinit keelos image iso run test unit bench format format-check clean FORCE
+.PHONY: all deps kernel engine sysinit keelos image images iso run test unit bench format format-check clean FORCE
 .DEFAULT_GOAL := all
 
-all: $(O)/keel.iso
+all: $(O)/keel.iso images
 
 # Set-up: install what every folder's packages.txt lists, only when missing.
 PACKAGE_LISTS := $(wildcard */packages.txt)
@@ -49,6 +49,14 @@ $(O)/os/usr.sqfs: $(O)/bin/keel $(O)/bin/keelos $(O)/libexec/keel/container-init
 	@os/build-image $(O)
 image: $(O)/os/usr.sqfs
 
+# The OCI images of images/, each built reproducibly from its recipe
+# directory (images/README.md); any file of that directory triggers a rebuild.
+IMAGES := $(patsubst images/%/image.toml,$(O)/images/%.tar,$(wildcard images/*/image.toml))
+.SECONDEXPANSION:
+$(O)/images/%.tar: images/build $$(shell find images/$$* -type f) | $(O)/.deps
+	@images/build images/$* $@
+images: $(IMAGES)
+
 $(O)/keel.iso: $(O)/kernel/bzImage $(O)/sysinit/init $(O)/os/usr.sqfs iso/build iso/initramfs iso/grub.cfg
 	@iso/build $(O)
 iso: $(O)/keel.iso
@@ -65,10 +73,10 @@ unit: | $(O)/.deps
 	@$(MAKE) -s -C sysinit O=$(O) unit
 
 # Unit tests, then system tests under QEMU; one summary line at the end.
-test: $(O)/keel.iso $(O)/tests/bin/keel-probe unit
+test: $(O)/keel.iso $(O)/tests/bin/keel-probe images unit
 	@$(PYTHON) tests/run $(O)
 
-bench: $(O)/keel.iso
+bench: $(O)/keel.iso images
 	@bench/run $(O)
 
 C_SOURCES = $(shell find engine sysinit os tests/probe -name '*.[ch]')

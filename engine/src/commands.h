@@ -7,3 +7,4 @@
 
 int cmd_init(int argc, char **argv);
 int cmd_oci(int argc, char **argv);
+int cmd_image(int argc, char **argv);
