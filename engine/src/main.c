@@ -17,7 +17,8 @@ static void main_print_usage(FILE *stream)
           "commands:\n"
           "  init       run as PID 1: set up the system, supervise, reap, shut down\n"
           "  oci        an OCI runtime with runc's command line (keel oci --help)\n"
-          "  image      the image store: load, ls, inspect, rm, save, prune, mount (keel image --help)\n"
+          "  image      the image store: load, ls, inspect, rm, save, prune, mount (keel image "
+          "--help)\n"
           "  version    print the version\n"
           "  help       print this help\n",
           stream);
@@ -45,8 +46,8 @@ struct main_command {
 };
 
 static const struct main_command main_commands[] = {
-    {"init", cmd_init}, {"oci", cmd_oci}, {"image", cmd_image},     {"version", cmd_version}, {"--version", cmd_version},
-    {"help", cmd_help}, {"--help", cmd_help}, {"-h", cmd_help},
+    {"init", cmd_init},         {"oci", cmd_oci},   {"image", cmd_image}, {"version", cmd_version},
+    {"--version", cmd_version}, {"help", cmd_help}, {"--help", cmd_help}, {"-h", cmd_help},
 };
 
 int main(int argc, char **argv)
