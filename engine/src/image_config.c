@@ -43,7 +43,7 @@ static int parse_member(json_t *object, const char *parent, const char *key, enu
 {
     char path[JSON_PATH_MAX];
     json_t *value = NULL;
-    int found = json_path_get(object, parent, key, false, &value, err);
+    int found = json_path_get(object, parent, key, JSON_PATH_OPTIONAL, &value, err);
 
     if (found <= 0)
         return found;
@@ -64,7 +64,7 @@ static int parse_run_config(json_t *root, struct image_config *config, struct ke
 {
     json_t *object = NULL;
     json_t *labels = NULL;
-    int found = json_path_get(root, "", "config", false, &object, err);
+    int found = json_path_get(root, "", "config", JSON_PATH_OPTIONAL, &object, err);
 
     if (found <= 0)
         return found;
@@ -82,7 +82,7 @@ static int parse_run_config(json_t *root, struct image_config *config, struct ke
             0 ||
         parse_member(object, "config", "Volumes", MEMBER_KEYS, &config->volumes, err) < 0)
         return -1;
-    found = json_path_get(object, "config", "Labels", false, &labels, err);
+    found = json_path_get(object, "config", "Labels", JSON_PATH_OPTIONAL, &labels, err);
     if (found <= 0)
         return found;
     return json_path_read_string_map(labels, "config.Labels", &config->label_keys,
@@ -94,16 +94,16 @@ static int parse_rootfs(json_t *root, struct image_config *config, struct keel_e
     char path[JSON_PATH_MAX];
     json_t *rootfs = NULL, *type = NULL, *diff_ids = NULL;
 
-    if (json_path_get(root, "", "rootfs", true, &rootfs, err) < 0 ||
+    if (json_path_get(root, "", "rootfs", JSON_PATH_REQUIRED, &rootfs, err) < 0 ||
         json_path_expect_object(rootfs, "rootfs", err) < 0 ||
-        json_path_get(rootfs, "rootfs", "type", true, &type, err) < 0)
+        json_path_get(rootfs, "rootfs", "type", JSON_PATH_REQUIRED, &type, err) < 0)
         return -1;
     if (!json_is_string(type))
         return keel_error_invalid(err, "rootfs.type: expected a string");
     if (strcmp(json_string_value(type), "layers") != 0)
         return keel_error_invalid(err, "rootfs.type: expected \"layers\", got \"%s\"",
                                   json_string_value(type));
-    if (json_path_get(rootfs, "rootfs", "diff_ids", true, &diff_ids, err) < 0 ||
+    if (json_path_get(rootfs, "rootfs", "diff_ids", JSON_PATH_REQUIRED, &diff_ids, err) < 0 ||
         json_path_expect_array(diff_ids, "rootfs.diff_ids", err) < 0)
         return -1;
     size_t count = json_array_size(diff_ids);

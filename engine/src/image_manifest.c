@@ -67,19 +67,6 @@ void image_descriptor_free(struct image_descriptor *descriptor)
     memset(descriptor, 0, sizeof *descriptor);
 }
 
-static int parse_optional_string(json_t *object, const char *parent, const char *key, char **out,
-                                 struct keel_error *err)
-{
-    char path[JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = json_path_get(object, parent, key, false, &value, err);
-
-    if (found <= 0)
-        return found;
-    json_path_member(path, parent, key);
-    return json_path_read_string(value, path, out, err);
-}
-
 /* An index entry's platform and naming annotations. */
 static int parse_index_entry_extras(json_t *object, const char *path,
                                     struct image_descriptor *descriptor, struct keel_error *err)
@@ -88,28 +75,29 @@ static int parse_index_entry_extras(json_t *object, const char *path,
     json_t *platform = NULL, *annotations = NULL;
     int found;
 
-    found = json_path_get(object, path, "platform", false, &platform, err);
+    found = json_path_get_object(object, path, "platform", JSON_PATH_OPTIONAL, &platform, err);
     if (found < 0)
         return -1;
     if (found > 0) {
         json_path_member(member_path, path, "platform");
-        if (json_path_expect_object(platform, member_path, err) < 0 ||
-            parse_optional_string(platform, member_path, "os", &descriptor->os, err) < 0 ||
-            parse_optional_string(platform, member_path, "architecture", &descriptor->architecture,
-                                  err) < 0 ||
-            parse_optional_string(platform, member_path, "variant", &descriptor->variant, err) < 0)
+        if (json_path_get_string(platform, member_path, "os", JSON_PATH_OPTIONAL, &descriptor->os,
+                                 err) < 0 ||
+            json_path_get_string(platform, member_path, "architecture", JSON_PATH_OPTIONAL,
+                                 &descriptor->architecture, err) < 0 ||
+            json_path_get_string(platform, member_path, "variant", JSON_PATH_OPTIONAL,
+                                 &descriptor->variant, err) < 0)
             return -1;
     }
-    found = json_path_get(object, path, "annotations", false, &annotations, err);
+    found =
+        json_path_get_object(object, path, "annotations", JSON_PATH_OPTIONAL, &annotations, err);
     if (found < 0)
         return -1;
     if (found > 0) {
         json_path_member(member_path, path, "annotations");
-        if (json_path_expect_object(annotations, member_path, err) < 0 ||
-            parse_optional_string(annotations, member_path, ANNOTATION_IMAGE_NAME,
-                                  &descriptor->image_name, err) < 0 ||
-            parse_optional_string(annotations, member_path, ANNOTATION_REF_NAME,
-                                  &descriptor->ref_name, err) < 0)
+        if (json_path_get_string(annotations, member_path, ANNOTATION_IMAGE_NAME,
+                                 JSON_PATH_OPTIONAL, &descriptor->image_name, err) < 0 ||
+            json_path_get_string(annotations, member_path, ANNOTATION_REF_NAME, JSON_PATH_OPTIONAL,
+                                 &descriptor->ref_name, err) < 0)
             return -1;
     }
     return 0;
@@ -125,17 +113,15 @@ static int parse_descriptor(json_t *value, const char *path, bool index_entry,
     memset(descriptor, 0, sizeof *descriptor);
     if (json_path_expect_object(value, path, err) < 0)
         goto fail;
-    if (json_path_get(value, path, "mediaType", true, &member, err) < 0)
+    if (json_path_get_string(value, path, "mediaType", JSON_PATH_REQUIRED, &descriptor->media_type,
+                             err) < 0)
         goto fail;
-    json_path_member(member_path, path, "mediaType");
-    if (json_path_read_string(member, member_path, &descriptor->media_type, err) < 0)
-        goto fail;
-    if (json_path_get(value, path, "digest", true, &member, err) < 0)
+    if (json_path_get(value, path, "digest", JSON_PATH_REQUIRED, &member, err) < 0)
         goto fail;
     json_path_member(member_path, path, "digest");
     if (json_path_read_digest(member, member_path, &descriptor->digest, err) < 0)
         goto fail;
-    if (json_path_get(value, path, "size", true, &member, err) < 0)
+    if (json_path_get(value, path, "size", JSON_PATH_REQUIRED, &member, err) < 0)
         goto fail;
     json_path_member(member_path, path, "size");
     if (json_path_read_size(member, member_path, &descriptor->size, err) < 0)
@@ -149,10 +135,11 @@ fail:
     return -1;
 }
 
-static int check_schema_version(json_t *root, bool required, struct keel_error *err)
+static int check_schema_version(json_t *root, enum json_path_presence presence,
+                                struct keel_error *err)
 {
     json_t *value = NULL;
-    int found = json_path_get(root, "", "schemaVersion", required, &value, err);
+    int found = json_path_get(root, "", "schemaVersion", presence, &value, err);
 
     if (found <= 0)
         return found;
@@ -170,7 +157,7 @@ static int check_manifest_media_type(json_t *root, struct keel_error *err)
 {
     _cleanup_free_ char *media_type = NULL;
 
-    if (parse_optional_string(root, "", "mediaType", &media_type, err) < 0)
+    if (json_path_get_string(root, "", "mediaType", JSON_PATH_OPTIONAL, &media_type, err) < 0)
         return -1;
     if (media_type == NULL || image_media_type_is_manifest(media_type))
         return 0;
@@ -197,7 +184,7 @@ static int parse_manifest_layers(json_t *root, struct image_manifest *manifest,
     char path[JSON_PATH_MAX];
     json_t *layers = NULL;
 
-    if (json_path_get(root, "", "layers", true, &layers, err) < 0 ||
+    if (json_path_get(root, "", "layers", JSON_PATH_REQUIRED, &layers, err) < 0 ||
         json_path_expect_array(layers, "layers", err) < 0)
         return -1;
     size_t count = json_array_size(layers);
@@ -225,8 +212,9 @@ int image_manifest_parse(const char *text, size_t length, struct image_manifest 
     memset(manifest, 0, sizeof *manifest);
     if (json_path_decode(text, length, IMAGE_MANIFEST_SIZE_MAX, &root, err) < 0)
         return -1;
-    if (check_schema_version(root, true, err) < 0 || check_manifest_media_type(root, err) < 0 ||
-        json_path_get(root, "", "config", true, &config, err) < 0 ||
+    if (check_schema_version(root, JSON_PATH_REQUIRED, err) < 0 ||
+        check_manifest_media_type(root, err) < 0 ||
+        json_path_get(root, "", "config", JSON_PATH_REQUIRED, &config, err) < 0 ||
         parse_descriptor(config, "config", false, &manifest->config, err) < 0)
         goto fail;
     if (!media_type_is_config(manifest->config.media_type)) {
@@ -258,7 +246,7 @@ static int check_index_media_type(json_t *root, struct keel_error *err)
 {
     _cleanup_free_ char *media_type = NULL;
 
-    if (parse_optional_string(root, "", "mediaType", &media_type, err) < 0)
+    if (json_path_get_string(root, "", "mediaType", JSON_PATH_OPTIONAL, &media_type, err) < 0)
         return -1;
     if (media_type == NULL || image_media_type_is_index(media_type))
         return 0;
@@ -280,8 +268,9 @@ int image_index_parse(const char *text, size_t length, struct image_index *index
         return -1;
     /* Required by the spec, but an index.json written by hand often lacks
      * it, and nothing else could be meant. */
-    if (check_schema_version(root, false, err) < 0 || check_index_media_type(root, err) < 0 ||
-        json_path_get(root, "", "manifests", true, &manifests, err) < 0 ||
+    if (check_schema_version(root, JSON_PATH_OPTIONAL, err) < 0 ||
+        check_index_media_type(root, err) < 0 ||
+        json_path_get(root, "", "manifests", JSON_PATH_REQUIRED, &manifests, err) < 0 ||
         json_path_expect_array(manifests, "manifests", err) < 0)
         goto fail;
     size_t count = json_array_size(manifests);

@@ -66,7 +66,7 @@ int oci_capability_from_name(const char *name)
     return number;
 }
 
-static const struct oci_json_name rlimit_names[] = {
+static const struct json_path_name rlimit_names[] = {
     {"RLIMIT_AS", RLIMIT_AS},
     {"RLIMIT_CORE", RLIMIT_CORE},
     {"RLIMIT_CPU", RLIMIT_CPU},
@@ -111,14 +111,14 @@ static void json_decref_pointer(json_t **json)
 static int read_environment(json_t *object, const char *parent, const char *key, char ***env,
                             struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX], element_path[JSON_PATH_MAX];
 
-    if (oci_json_get_strings(object, parent, key, OCI_JSON_OPTIONAL, env, err) < 0)
+    if (json_path_get_strings(object, parent, key, JSON_PATH_OPTIONAL, env, err) < 0)
         return -1;
-    oci_json_path_member(path, parent, key);
+    json_path_member(path, parent, key);
     for (size_t i = 0; (*env)[i] != NULL; i++) {
         if (strchr((*env)[i], '=') == NULL) {
-            oci_json_path_element(element_path, path, i);
+            json_path_element(element_path, path, i);
             return keel_error_invalid(err, "%s: expected KEY=VALUE, not \"%s\"", element_path,
                                       (*env)[i]);
         }
@@ -129,17 +129,18 @@ static int read_environment(json_t *object, const char *parent, const char *key,
 static int process_parse_console_size(json_t *process_object, const char *parent,
                                       struct oci_process *process, struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX];
     json_t *size;
     uint64_t height, width;
     int found =
-        oci_json_get_object(process_object, parent, "consoleSize", OCI_JSON_OPTIONAL, &size, err);
+        json_path_get_object(process_object, parent, "consoleSize", JSON_PATH_OPTIONAL, &size, err);
 
     if (found <= 0)
         return found;
-    oci_json_path_member(path, parent, "consoleSize");
-    if (oci_json_get_uint64(size, path, "height", OCI_JSON_REQUIRED, UINT_MAX, &height, err) < 0 ||
-        oci_json_get_uint64(size, path, "width", OCI_JSON_REQUIRED, UINT_MAX, &width, err) < 0)
+    json_path_member(path, parent, "consoleSize");
+    if (json_path_get_uint64(size, path, "height", JSON_PATH_REQUIRED, UINT_MAX, &height, err) <
+            0 ||
+        json_path_get_uint64(size, path, "width", JSON_PATH_REQUIRED, UINT_MAX, &width, err) < 0)
         return -1;
     process->console_height = (unsigned)height;
     process->console_width = (unsigned)width;
@@ -149,39 +150,39 @@ static int process_parse_console_size(json_t *process_object, const char *parent
 static int process_parse_user(json_t *process_object, const char *parent,
                               struct oci_process *process, struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX], gids_path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX], gids_path[JSON_PATH_MAX], element_path[JSON_PATH_MAX];
     json_t *user, *gids;
     uint64_t number;
     int found;
 
     /* runc takes a missing user as root; the spec's uid and gid are required within. */
-    found = oci_json_get_object(process_object, parent, "user", OCI_JSON_OPTIONAL, &user, err);
+    found = json_path_get_object(process_object, parent, "user", JSON_PATH_OPTIONAL, &user, err);
     if (found <= 0)
         return found;
-    oci_json_path_member(path, parent, "user");
-    if (oci_json_get_uint64(user, path, "uid", OCI_JSON_REQUIRED, UINT32_MAX, &number, err) < 0)
+    json_path_member(path, parent, "user");
+    if (json_path_get_uint64(user, path, "uid", JSON_PATH_REQUIRED, UINT32_MAX, &number, err) < 0)
         return -1;
     process->uid = (uid_t)number;
-    if (oci_json_get_uint64(user, path, "gid", OCI_JSON_REQUIRED, UINT32_MAX, &number, err) < 0)
+    if (json_path_get_uint64(user, path, "gid", JSON_PATH_REQUIRED, UINT32_MAX, &number, err) < 0)
         return -1;
     process->gid = (gid_t)number;
-    found = oci_json_get_uint64(user, path, "umask", OCI_JSON_OPTIONAL, 0777, &number, err);
+    found = json_path_get_uint64(user, path, "umask", JSON_PATH_OPTIONAL, 0777, &number, err);
     if (found < 0)
         return -1;
     process->has_umask = found;
     process->umask = found ? (mode_t)number : 0;
 
-    found = oci_json_get_array(user, path, "additionalGids", OCI_JSON_OPTIONAL, &gids, err);
+    found = json_path_get_array(user, path, "additionalGids", JSON_PATH_OPTIONAL, &gids, err);
     if (found <= 0)
         return found;
-    oci_json_path_member(gids_path, path, "additionalGids");
+    json_path_member(gids_path, path, "additionalGids");
     process->additional_gids = calloc(json_array_size(gids) + 1, sizeof(gid_t));
     if (process->additional_gids == NULL)
         return keel_error_set(err, ENOMEM, "%s", gids_path);
     for (size_t i = 0; i < json_array_size(gids); i++) {
-        oci_json_path_element(element_path, gids_path, i);
+        json_path_element(element_path, gids_path, i);
         json_t *gid = json_array_get(gids, i);
-        if (oci_json_read_uint64(gid, element_path, UINT32_MAX, &number, err) < 0)
+        if (json_path_read_uint64(gid, element_path, UINT32_MAX, &number, err) < 0)
             return -1;
         process->additional_gids[i] = (gid_t)number;
         process->additional_gid_count = i + 1;
@@ -192,29 +193,28 @@ static int process_parse_user(json_t *process_object, const char *parent,
 static int process_parse_capabilities(json_t *process_object, const char *parent,
                                       struct oci_process *process, struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX], set_path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX], set_path[JSON_PATH_MAX], element_path[JSON_PATH_MAX];
     json_t *capabilities, *names;
-    int found = oci_json_get_object(process_object, parent, "capabilities", OCI_JSON_OPTIONAL,
-                                    &capabilities, err);
+    int found = json_path_get_object(process_object, parent, "capabilities", JSON_PATH_OPTIONAL,
+                                     &capabilities, err);
 
     if (found <= 0)
         return found;
     process->has_capabilities = true;
-    oci_json_path_member(path, parent, "capabilities");
+    json_path_member(path, parent, "capabilities");
     for (int set = 0; set < OCI_CAPS_SET_COUNT; set++) {
-        found = oci_json_get_array(capabilities, path, capability_set_keys[set], OCI_JSON_OPTIONAL,
-                                   &names, err);
+        found = json_path_get_array(capabilities, path, capability_set_keys[set],
+                                    JSON_PATH_OPTIONAL, &names, err);
         if (found < 0)
             return -1;
         if (found == 0)
             continue;
-        oci_json_path_member(set_path, path, capability_set_keys[set]);
+        json_path_member(set_path, path, capability_set_keys[set]);
         for (size_t i = 0; i < json_array_size(names); i++) {
             json_t *name = json_array_get(names, i);
-            oci_json_path_element(element_path, set_path, i);
-            if (!json_is_string(name) ||
-                strlen(json_string_value(name)) != json_string_length(name))
-                return keel_error_invalid(err, "%s: expected a string", element_path);
+            json_path_element(element_path, set_path, i);
+            if (json_path_expect_string(name, element_path, err) < 0)
+                return -1;
             int number = oci_capability_from_name(json_string_value(name));
             if (number < 0)
                 return keel_error_invalid(err, "%s: unknown capability \"%s\"", element_path,
@@ -228,38 +228,38 @@ static int process_parse_capabilities(json_t *process_object, const char *parent
 static int process_parse_rlimits(json_t *process_object, const char *parent,
                                  struct oci_process *process, struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX], type_path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX], element_path[JSON_PATH_MAX], type_path[JSON_PATH_MAX];
     json_t *rlimits;
     unsigned long resource;
     int found =
-        oci_json_get_array(process_object, parent, "rlimits", OCI_JSON_OPTIONAL, &rlimits, err);
+        json_path_get_array(process_object, parent, "rlimits", JSON_PATH_OPTIONAL, &rlimits, err);
 
     if (found <= 0)
         return found;
-    oci_json_path_member(path, parent, "rlimits");
+    json_path_member(path, parent, "rlimits");
     process->rlimits = calloc(json_array_size(rlimits) + 1, sizeof *process->rlimits);
     if (process->rlimits == NULL)
         return keel_error_set(err, ENOMEM, "%s", path);
     for (size_t i = 0; i < json_array_size(rlimits); i++) {
         json_t *entry = json_array_get(rlimits, i);
         struct oci_rlimit *rlimit = &process->rlimits[i];
-        oci_json_path_element(element_path, path, i);
-        if (oci_json_expect_object(entry, element_path, err) < 0 ||
-            oci_json_get_name(entry, element_path, "type", OCI_JSON_REQUIRED, rlimit_names,
-                              "rlimit type", &resource, err) < 0)
+        json_path_element(element_path, path, i);
+        if (json_path_expect_object(entry, element_path, err) < 0 ||
+            json_path_get_name(entry, element_path, "type", JSON_PATH_REQUIRED, rlimit_names,
+                               "rlimit type", &resource, err) < 0)
             return -1;
         for (size_t j = 0; j < i; j++) {
             if (process->rlimits[j].resource == (int)resource) {
-                oci_json_path_member(type_path, element_path, "type");
+                json_path_member(type_path, element_path, "type");
                 return keel_error_invalid(err, "%s: %s given twice", type_path,
                                           json_string_value(json_object_get(entry, "type")));
             }
         }
         rlimit->resource = (int)resource;
-        if (oci_json_get_uint64(entry, element_path, "soft", OCI_JSON_REQUIRED, UINT64_MAX,
-                                &rlimit->soft, err) < 0 ||
-            oci_json_get_uint64(entry, element_path, "hard", OCI_JSON_REQUIRED, UINT64_MAX,
-                                &rlimit->hard, err) < 0)
+        if (json_path_get_uint64(entry, element_path, "soft", JSON_PATH_REQUIRED, UINT64_MAX,
+                                 &rlimit->soft, err) < 0 ||
+            json_path_get_uint64(entry, element_path, "hard", JSON_PATH_REQUIRED, UINT64_MAX,
+                                 &rlimit->hard, err) < 0)
             return -1;
         process->rlimit_count = i + 1;
     }
@@ -270,34 +270,36 @@ static int process_parse_rlimits(json_t *process_object, const char *parent,
 static int process_parse(json_t *object, const char *path, struct oci_process *process,
                          struct keel_error *err)
 {
-    char args_path[OCI_JSON_PATH_MAX];
+    char args_path[JSON_PATH_MAX];
     int64_t oom_score_adj;
     int found;
 
-    if (oci_json_get_strings(object, path, "args", OCI_JSON_REQUIRED, &process->args, err) < 0)
+    if (json_path_get_strings(object, path, "args", JSON_PATH_REQUIRED, &process->args, err) < 0)
         return -1;
     if (process->args[0] == NULL) {
-        oci_json_path_member(args_path, path, "args");
+        json_path_member(args_path, path, "args");
         return keel_error_invalid(err, "%s: must not be empty", args_path);
     }
-    if (oci_json_get_absolute_path(object, path, "cwd", OCI_JSON_REQUIRED, &process->cwd, err) < 0)
+    if (json_path_get_absolute_path(object, path, "cwd", JSON_PATH_REQUIRED, &process->cwd, err) <
+        0)
         return -1;
-    if (oci_json_get_bool(object, path, "terminal", OCI_JSON_OPTIONAL, &process->terminal, err) < 0)
+    if (json_path_get_bool(object, path, "terminal", JSON_PATH_OPTIONAL, &process->terminal, err) <
+        0)
         return -1;
     if (read_environment(object, path, "env", &process->env, err) < 0 ||
         process_parse_console_size(object, path, process, err) < 0 ||
         process_parse_user(object, path, process, err) < 0 ||
         process_parse_capabilities(object, path, process, err) < 0 ||
         process_parse_rlimits(object, path, process, err) < 0 ||
-        oci_json_get_bool(object, path, "noNewPrivileges", OCI_JSON_OPTIONAL,
-                          &process->no_new_privileges, err) < 0 ||
-        oci_json_get_string(object, path, "apparmorProfile", OCI_JSON_OPTIONAL,
-                            &process->apparmor_profile, err) < 0 ||
-        oci_json_get_string(object, path, "selinuxLabel", OCI_JSON_OPTIONAL,
-                            &process->selinux_label, err) < 0)
+        json_path_get_bool(object, path, "noNewPrivileges", JSON_PATH_OPTIONAL,
+                           &process->no_new_privileges, err) < 0 ||
+        json_path_get_string(object, path, "apparmorProfile", JSON_PATH_OPTIONAL,
+                             &process->apparmor_profile, err) < 0 ||
+        json_path_get_string(object, path, "selinuxLabel", JSON_PATH_OPTIONAL,
+                             &process->selinux_label, err) < 0)
         return -1;
-    found = oci_json_get_int64(object, path, "oomScoreAdj", OCI_JSON_OPTIONAL, -1000, 1000,
-                               &oom_score_adj, err);
+    found = json_path_get_int64(object, path, "oomScoreAdj", JSON_PATH_OPTIONAL, -1000, 1000,
+                                &oom_score_adj, err);
     if (found < 0)
         return -1;
     process->has_oom_score_adj = found;
@@ -311,13 +313,14 @@ static int hook_parse(json_t *object, const char *path, struct oci_hook *hook,
     int64_t timeout;
     int found;
 
-    if (oci_json_expect_object(object, path, err) < 0 ||
-        oci_json_get_absolute_path(object, path, "path", OCI_JSON_REQUIRED, &hook->path, err) < 0 ||
-        oci_json_get_strings(object, path, "args", OCI_JSON_OPTIONAL, &hook->args, err) < 0 ||
+    if (json_path_expect_object(object, path, err) < 0 ||
+        json_path_get_absolute_path(object, path, "path", JSON_PATH_REQUIRED, &hook->path, err) <
+            0 ||
+        json_path_get_strings(object, path, "args", JSON_PATH_OPTIONAL, &hook->args, err) < 0 ||
         read_environment(object, path, "env", &hook->env, err) < 0)
         return -1;
     found =
-        oci_json_get_int64(object, path, "timeout", OCI_JSON_OPTIONAL, 1, INT_MAX, &timeout, err);
+        json_path_get_int64(object, path, "timeout", JSON_PATH_OPTIONAL, 1, INT_MAX, &timeout, err);
     if (found < 0)
         return -1;
     hook->timeout = found ? (int)timeout : 0;
@@ -326,26 +329,26 @@ static int hook_parse(json_t *object, const char *path, struct oci_hook *hook,
 
 static int config_parse_hooks(json_t *document, struct oci_config *config, struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX], element_path[JSON_PATH_MAX];
     json_t *hooks, *list;
-    int found = oci_json_get_object(document, "", "hooks", OCI_JSON_OPTIONAL, &hooks, err);
+    int found = json_path_get_object(document, "", "hooks", JSON_PATH_OPTIONAL, &hooks, err);
 
     if (found <= 0)
         return found;
     for (int kind = 0; kind < OCI_HOOK_KIND_COUNT; kind++) {
-        found =
-            oci_json_get_array(hooks, "hooks", hook_kind_keys[kind], OCI_JSON_OPTIONAL, &list, err);
+        found = json_path_get_array(hooks, "hooks", hook_kind_keys[kind], JSON_PATH_OPTIONAL, &list,
+                                    err);
         if (found < 0)
             return -1;
         if (found == 0)
             continue;
-        oci_json_path_member(path, "hooks", hook_kind_keys[kind]);
+        json_path_member(path, "hooks", hook_kind_keys[kind]);
         config->hooks[kind].hooks = calloc(json_array_size(list) + 1, sizeof(struct oci_hook));
         if (config->hooks[kind].hooks == NULL)
             return keel_error_set(err, ENOMEM, "%s", path);
         config->hooks[kind].count = json_array_size(list);
         for (size_t i = 0; i < json_array_size(list); i++) {
-            oci_json_path_element(element_path, path, i);
+            json_path_element(element_path, path, i);
             if (hook_parse(json_array_get(list, i), element_path, &config->hooks[kind].hooks[i],
                            err) < 0)
                 return -1;
@@ -358,10 +361,11 @@ static int config_parse_root(json_t *document, struct oci_config *config, struct
 {
     json_t *root;
 
-    if (oci_json_get_object(document, "", "root", OCI_JSON_REQUIRED, &root, err) < 0 ||
-        oci_json_get_string(root, "root", "path", OCI_JSON_REQUIRED, &config->root_path, err) < 0 ||
-        oci_json_get_bool(root, "root", "readonly", OCI_JSON_OPTIONAL, &config->root_readonly,
-                          err) < 0)
+    if (json_path_get_object(document, "", "root", JSON_PATH_REQUIRED, &root, err) < 0 ||
+        json_path_get_string(root, "root", "path", JSON_PATH_REQUIRED, &config->root_path, err) <
+            0 ||
+        json_path_get_bool(root, "root", "readonly", JSON_PATH_OPTIONAL, &config->root_readonly,
+                           err) < 0)
         return -1;
     if (config->root_path[0] == '\0')
         return keel_error_invalid(err, "root.path: must not be empty");
@@ -374,10 +378,10 @@ static int config_parse_document(json_t *document, struct oci_config *config,
     json_t *member;
     int found;
 
-    if (oci_json_get_string(document, "", "ociVersion", OCI_JSON_REQUIRED, &config->oci_version,
-                            err) < 0)
+    if (json_path_get_string(document, "", "ociVersion", JSON_PATH_REQUIRED, &config->oci_version,
+                             err) < 0)
         return -1;
-    found = oci_json_get_object(document, "", "process", OCI_JSON_OPTIONAL, &member, err);
+    found = json_path_get_object(document, "", "process", JSON_PATH_OPTIONAL, &member, err);
     if (found < 0)
         return -1;
     config->has_process = found;
@@ -385,19 +389,19 @@ static int config_parse_document(json_t *document, struct oci_config *config,
         return -1;
     if (config_parse_root(document, config, err) < 0)
         return -1;
-    if (oci_json_get_string(document, "", "hostname", OCI_JSON_OPTIONAL, &config->hostname, err) <
+    if (json_path_get_string(document, "", "hostname", JSON_PATH_OPTIONAL, &config->hostname, err) <
             0 ||
-        oci_json_get_string(document, "", "domainname", OCI_JSON_OPTIONAL, &config->domainname,
-                            err) < 0)
+        json_path_get_string(document, "", "domainname", JSON_PATH_OPTIONAL, &config->domainname,
+                             err) < 0)
         return -1;
-    found = oci_json_get_array(document, "", "mounts", OCI_JSON_OPTIONAL, &member, err);
+    found = json_path_get_array(document, "", "mounts", JSON_PATH_OPTIONAL, &member, err);
     if (found < 0 || (found && oci_config_parse_mounts(member, "mounts", config, err) < 0))
         return -1;
     if (config_parse_hooks(document, config, err) < 0 ||
         oci_json_get_string_map(document, "", "annotations", &config->annotations,
                                 &config->annotation_count, err) < 0)
         return -1;
-    found = oci_json_get_object(document, "", "linux", OCI_JSON_OPTIONAL, &member, err);
+    found = json_path_get_object(document, "", "linux", JSON_PATH_OPTIONAL, &member, err);
     if (found < 0)
         return -1;
     return oci_config_parse_linux(found ? member : NULL, "linux", config, err);
@@ -471,8 +475,8 @@ const struct oci_namespace *oci_config_namespace(const struct oci_config *config
 void oci_process_free(struct oci_process *process)
 {
     free(process->additional_gids);
-    oci_strv_free(process->args);
-    oci_strv_free(process->env);
+    json_path_strings_free(process->args);
+    json_path_strings_free(process->env);
     free(process->cwd);
     free(process->rlimits);
     free(process->apparmor_profile);
@@ -493,8 +497,8 @@ void oci_config_free(struct oci_config *config)
     for (int kind = 0; kind < OCI_HOOK_KIND_COUNT; kind++) {
         for (size_t i = 0; i < config->hooks[kind].count; i++) {
             free(config->hooks[kind].hooks[i].path);
-            oci_strv_free(config->hooks[kind].hooks[i].args);
-            oci_strv_free(config->hooks[kind].hooks[i].env);
+            json_path_strings_free(config->hooks[kind].hooks[i].args);
+            json_path_strings_free(config->hooks[kind].hooks[i].env);
         }
         free(config->hooks[kind].hooks);
     }

@@ -1,262 +1,53 @@
-/* oci_config_json.c — decoding config.json; typed reads of its members that name the JSON path. */
-#include <ctype.h>
+/* oci_config_json.c — config.json's decoding and its key/value maps, over json_path. */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "cleanup.h"
 #include "oci_config_internal.h"
 
-/* An unsigned integer above INT64_MAX is rewritten, before a second decode,
- * as a string holding a NUL byte and its digits: jansson keeps integers as
- * long long, but runc (Go's uint64) accepts 18446744073709551615 for an
- * rlimit or a seccomp argument. No string of the document can look like this
- * marker: the rewrite is refused when the text has a \u0000 escape. */
-#define BIG_UNSIGNED_MARKER "\"\\u0000"
-#define BIG_UNSIGNED_GROWTH (sizeof BIG_UNSIGNED_MARKER - 1 + 1) /* marker + closing quote */
-
-void oci_json_path_member(char path[OCI_JSON_PATH_MAX], const char *parent, const char *key)
-{
-    if (parent[0] == '\0')
-        snprintf(path, OCI_JSON_PATH_MAX, "%s", key);
-    else
-        snprintf(path, OCI_JSON_PATH_MAX, "%s.%s", parent, key);
-}
-
-void oci_json_path_element(char path[OCI_JSON_PATH_MAX], const char *parent, size_t index)
-{
-    snprintf(path, OCI_JSON_PATH_MAX, "%s[%zu]", parent, index);
-}
-
-/* Where a JSON value may start, so a digit there starts a number. */
-static bool starts_value(const char *text, size_t at)
-{
-    if (at == 0)
-        return true;
-    char before = text[at - 1];
-    return before == ':' || before == ',' || before == '[' || isspace((unsigned char)before);
-}
-
-/* Copy text into *rewritten (*rewritten_length bytes) with big unsigned
- * integers turned into markers; (*offsets)[i] is where marker i starts.
- * Returns the number of markers, 0 when there is nothing to rewrite or it
- * must not be done, -1 on ENOMEM. */
-static int rewrite_big_unsigned(const char *text, size_t length, char **rewritten,
-                                size_t *rewritten_length, size_t **offsets)
-{
-    _cleanup_free_ char *out = NULL;
-    _cleanup_free_ size_t *starts = NULL;
-    size_t used = 0, markers = 0;
-    bool in_string = false;
-
-    /* Each marker replaces at least 19 digits. */
-    out = malloc(length + (length / 19 + 1) * BIG_UNSIGNED_GROWTH + 1);
-    starts = calloc(length / 19 + 1, sizeof *starts);
-    if (out == NULL || starts == NULL)
-        return -1;
-    for (size_t i = 0; i < length; i++) {
-        char c = text[i];
-        if (in_string) {
-            if (c == '\\' && i + 1 < length) {
-                if (text[i + 1] == 'u' && i + 5 < length && memcmp(text + i + 2, "0000", 4) == 0)
-                    return 0;
-                out[used++] = c;
-                c = text[++i];
-            } else if (c == '"') {
-                in_string = false;
-            }
-            out[used++] = c;
-            continue;
-        }
-        if (c == '"')
-            in_string = true;
-        if (!isdigit((unsigned char)c) || !starts_value(text, i)) {
-            out[used++] = c;
-            continue;
-        }
-        size_t end = i;
-        while (end < length && isdigit((unsigned char)text[end]))
-            end++;
-        size_t digits = end - i;
-        bool integer = end == length || strchr(".eE", text[end]) == NULL;
-        char number[24];
-        unsigned long long value = 0;
-        if (integer && text[i] != '0' && digits >= 19 && digits <= 20) {
-            memcpy(number, text + i, digits);
-            number[digits] = '\0';
-            errno = 0;
-            value = strtoull(number, NULL, 10);
-            if (errno != 0)
-                value = 0;
-        }
-        if (value > INT64_MAX) {
-            starts[markers++] = used;
-            used += (size_t)sprintf(out + used, "%s%s\"", BIG_UNSIGNED_MARKER, number);
-        } else {
-            memcpy(out + used, text + i, digits);
-            used += digits;
-        }
-        i = end - 1;
-    }
-    if (markers == 0)
-        return 0;
-    *rewritten = steal_pointer(&out);
-    *rewritten_length = used;
-    *offsets = steal_pointer(&starts);
-    return (int)markers;
-}
-
-/* The second decode, after the first failed on an integer too big for
- * jansson. On failure, error describes the text the caller gave. */
-static json_t *decode_with_big_unsigned(const char *text, size_t length, json_error_t *error)
-{
-    _cleanup_free_ char *rewritten = NULL;
-    _cleanup_free_ size_t *offsets = NULL;
-    size_t rewritten_length = 0;
-    int markers = rewrite_big_unsigned(text, length, &rewritten, &rewritten_length, &offsets);
-    if (markers <= 0)
-        return NULL;
-
-    /* By length, not up to a NUL: a raw NUL byte in the text stays an error. */
-    json_t *root =
-        json_loadb(rewritten, rewritten_length, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, error);
-    if (root != NULL)
-        return root;
-    /* Another error further on: give its column in the original text. */
-    size_t position = (size_t)error->position;
-    size_t line_start = position;
-    while (line_start > 0 && rewritten[line_start - 1] != '\n')
-        line_start--;
-    for (int i = 0; i < markers; i++) {
-        if (offsets[i] >= line_start && offsets[i] < position)
-            error->column -= (int)BIG_UNSIGNED_GROWTH;
-    }
-    return NULL;
-}
-
+/* OCI-specific, hence not json_path_decode: the limit is said in MiB, as
+ * oci_config_read_text says it for a file, and integers up to 2^64-1 are
+ * kept, as runc (Go's uint64) accepts them for an rlimit or a seccomp
+ * argument. */
 int oci_json_decode(const char *text, size_t length, json_t **object, struct keel_error *err)
 {
-    json_error_t error;
-    json_t *root;
-
     if (length > OCI_CONFIG_SIZE_MAX)
         return keel_error_invalid(err, "%zu bytes, more than the %u MiB allowed", length,
                                   OCI_CONFIG_SIZE_MAX >> 20);
-    root = json_loadb(text, length, JSON_REJECT_DUPLICATES, &error);
-    if (root == NULL && json_error_code(&error) == json_error_numeric_overflow) {
-        json_error_t second = error;
-        root = decode_with_big_unsigned(text, length, &second);
-        if (root == NULL && second.position > 0)
-            error = second;
-    }
-    if (root == NULL)
-        return keel_error_invalid(err, "invalid JSON at line %d, column %d: %s", error.line,
-                                  error.column, error.text);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return keel_error_invalid(err, "expected a JSON object at the top level");
-    }
-    *object = root;
-    return 0;
+    return json_path_decode_big_unsigned(text, length, object, err);
 }
 
-/* A marker left by rewrite_big_unsigned: its value. */
-static bool read_big_unsigned(json_t *value, uint64_t *out)
+/* OCI-specific: oci_config.h holds a map as one array of struct
+ * oci_key_value, where json_path_read_string_map gives two lists; their
+ * strings move into the pairs. */
+int oci_json_get_string_map(json_t *object, const char *parent, const char *key,
+                            struct oci_key_value **out, size_t *count, struct keel_error *err)
 {
-    if (!json_is_string(value) || json_string_length(value) < 2)
-        return false;
-    const char *text = json_string_value(value);
-    if (text[0] != '\0')
-        return false;
-    *out = strtoull(text + 1, NULL, 10);
-    return true;
-}
+    char path[JSON_PATH_MAX];
+    json_t *value = NULL;
+    char **keys = NULL, **values = NULL;
+    int found = json_path_get(object, parent, key, JSON_PATH_OPTIONAL, &value, err);
 
-int oci_json_expect_object(json_t *value, const char *path, struct keel_error *err)
-{
-    if (!json_is_object(value))
-        return keel_error_invalid(err, "%s: expected an object", path);
-    return 0;
-}
-
-int oci_json_expect_array(json_t *value, const char *path, struct keel_error *err)
-{
-    if (!json_is_array(value))
-        return keel_error_invalid(err, "%s: expected an array", path);
-    return 0;
-}
-
-int oci_json_read_string(json_t *value, const char *path, char **out, struct keel_error *err)
-{
-    /* A NUL inside is a big-number marker: no string of the text has one. */
-    if (!json_is_string(value) || strlen(json_string_value(value)) != json_string_length(value))
-        return keel_error_invalid(err, "%s: expected a string", path);
-    char *copy = strdup(json_string_value(value));
-    if (copy == NULL)
+    if (found <= 0)
+        return found;
+    json_path_member(path, parent, key);
+    if (json_path_read_string_map(value, path, &keys, &values, err) < 0)
+        return -1;
+    size_t used = json_object_size(value);
+    struct oci_key_value *pairs = calloc(used + 1, sizeof *pairs);
+    if (pairs == NULL) {
+        json_path_strings_free(keys);
+        json_path_strings_free(values);
         return keel_error_set(err, ENOMEM, "%s", path);
-    *out = copy;
-    return 0;
-}
-
-int oci_json_read_bool(json_t *value, const char *path, bool *out, struct keel_error *err)
-{
-    if (!json_is_boolean(value))
-        return keel_error_invalid(err, "%s: expected a boolean", path);
-    *out = json_is_true(value);
-    return 0;
-}
-
-int oci_json_read_int64(json_t *value, const char *path, int64_t min, int64_t max, int64_t *out,
-                        struct keel_error *err)
-{
-    uint64_t big;
-
-    if (read_big_unsigned(value, &big))
-        return keel_error_invalid(err, "%s: %" PRIu64 " is out of range %" PRId64 "..%" PRId64,
-                                  path, big, min, max);
-    if (!json_is_integer(value))
-        return keel_error_invalid(err, "%s: expected an integer", path);
-    json_int_t number = json_integer_value(value);
-    if (number < min || number > max)
-        return keel_error_invalid(err, "%s: %lld is out of range %" PRId64 "..%" PRId64, path,
-                                  number, min, max);
-    *out = number;
-    return 0;
-}
-
-int oci_json_read_uint64(json_t *value, const char *path, uint64_t max, uint64_t *out,
-                         struct keel_error *err)
-{
-    uint64_t number;
-
-    if (read_big_unsigned(value, &number)) {
-        /* number is set */
-    } else if (json_is_integer(value) && json_integer_value(value) >= 0) {
-        number = (uint64_t)json_integer_value(value);
-    } else {
-        return keel_error_invalid(err, "%s: expected an unsigned integer", path);
     }
-    if (number > max)
-        return keel_error_invalid(err, "%s: %" PRIu64 " is out of range 0..%" PRIu64, path, number,
-                                  max);
-    *out = number;
-    return 0;
-}
-
-char **oci_strv_new_empty(void)
-{
-    return calloc(1, sizeof(char *));
-}
-
-void oci_strv_free(char **strings)
-{
-    if (strings == NULL)
-        return;
-    for (char **string = strings; *string != NULL; string++)
-        free(*string);
-    free(strings);
+    for (size_t i = 0; i < used; i++) {
+        pairs[i].key = keys[i];
+        pairs[i].value = values[i];
+    }
+    free(keys);
+    free(values);
+    *out = pairs;
+    *count = used;
+    return 1;
 }
 
 void oci_key_values_free(struct oci_key_value *pairs, size_t count)
@@ -268,241 +59,4 @@ void oci_key_values_free(struct oci_key_value *pairs, size_t count)
         free(pairs[i].value);
     }
     free(pairs);
-}
-
-int oci_json_read_strings(json_t *value, const char *path, char ***out, struct keel_error *err)
-{
-    char **strings;
-    char element_path[OCI_JSON_PATH_MAX];
-
-    if (oci_json_expect_array(value, path, err) < 0)
-        return -1;
-    strings = calloc(json_array_size(value) + 1, sizeof *strings);
-    if (strings == NULL)
-        return keel_error_set(err, ENOMEM, "%s", path);
-    for (size_t i = 0; i < json_array_size(value); i++) {
-        oci_json_path_element(element_path, path, i);
-        if (oci_json_read_string(json_array_get(value, i), element_path, &strings[i], err) < 0) {
-            oci_strv_free(strings);
-            return -1;
-        }
-    }
-    *out = strings;
-    return 0;
-}
-
-int oci_json_read_string_map(json_t *value, const char *path, struct oci_key_value **out,
-                             size_t *count, struct keel_error *err)
-{
-    struct oci_key_value *pairs;
-    char member_path[OCI_JSON_PATH_MAX];
-    const char *key;
-    json_t *member;
-    size_t used = 0;
-
-    if (oci_json_expect_object(value, path, err) < 0)
-        return -1;
-    pairs = calloc(json_object_size(value) + 1, sizeof *pairs);
-    if (pairs == NULL)
-        return keel_error_set(err, ENOMEM, "%s", path);
-    json_object_foreach(value, key, member)
-    {
-        oci_json_path_member(member_path, path, key);
-        pairs[used].key = strdup(key);
-        if (pairs[used].key == NULL) {
-            oci_key_values_free(pairs, used);
-            return keel_error_set(err, ENOMEM, "%s", member_path);
-        }
-        used++;
-        if (oci_json_read_string(member, member_path, &pairs[used - 1].value, err) < 0) {
-            oci_key_values_free(pairs, used);
-            return -1;
-        }
-    }
-    *out = pairs;
-    *count = used;
-    return 0;
-}
-
-int oci_json_read_name(json_t *value, const char *path, const struct oci_json_name *table,
-                       const char *what, unsigned long *out, struct keel_error *err)
-{
-    if (!json_is_string(value) || strlen(json_string_value(value)) != json_string_length(value))
-        return keel_error_invalid(err, "%s: expected a string", path);
-    const char *name = json_string_value(value);
-    for (const struct oci_json_name *entry = table; entry->name != NULL; entry++) {
-        if (strcmp(entry->name, name) == 0) {
-            *out = entry->value;
-            return 0;
-        }
-    }
-    return keel_error_invalid(err, "%s: unknown %s \"%s\"", path, what, name);
-}
-
-int oci_json_get(json_t *object, const char *parent, const char *key,
-                 enum oci_json_presence presence, json_t **member, struct keel_error *err)
-{
-    json_t *value = json_object_get(object, key);
-
-    if (value == NULL || json_is_null(value)) {
-        if (presence == OCI_JSON_OPTIONAL)
-            return 0;
-        char path[OCI_JSON_PATH_MAX];
-        oci_json_path_member(path, parent, key);
-        return keel_error_invalid(err, "%s: required field is missing", path);
-    }
-    *member = value;
-    return 1;
-}
-
-int oci_json_get_object(json_t *object, const char *parent, const char *key,
-                        enum oci_json_presence presence, json_t **member, struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, presence, &value, err);
-
-    if (found <= 0)
-        return found;
-    oci_json_path_member(path, parent, key);
-    if (oci_json_expect_object(value, path, err) < 0)
-        return -1;
-    *member = value;
-    return 1;
-}
-
-int oci_json_get_array(json_t *object, const char *parent, const char *key,
-                       enum oci_json_presence presence, json_t **member, struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, presence, &value, err);
-
-    if (found <= 0)
-        return found;
-    oci_json_path_member(path, parent, key);
-    if (oci_json_expect_array(value, path, err) < 0)
-        return -1;
-    *member = value;
-    return 1;
-}
-
-int oci_json_get_string(json_t *object, const char *parent, const char *key,
-                        enum oci_json_presence presence, char **out, struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, presence, &value, err);
-
-    if (found <= 0)
-        return found;
-    oci_json_path_member(path, parent, key);
-    /* A field given twice is refused by the decoder, so *out is still unset. */
-    return oci_json_read_string(value, path, out, err) < 0 ? -1 : 1;
-}
-
-int oci_json_get_absolute_path(json_t *object, const char *parent, const char *key,
-                               enum oci_json_presence presence, char **out, struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    char *value = NULL;
-    int found = oci_json_get_string(object, parent, key, presence, &value, err);
-
-    if (found <= 0)
-        return found;
-    if (value[0] != '/') {
-        oci_json_path_member(path, parent, key);
-        keel_error_invalid(err, "%s: not an absolute path \"%s\"", path, value);
-        free(value);
-        return -1;
-    }
-    *out = value;
-    return 1;
-}
-
-int oci_json_get_bool(json_t *object, const char *parent, const char *key,
-                      enum oci_json_presence presence, bool *out, struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, presence, &value, err);
-
-    if (found <= 0)
-        return found;
-    oci_json_path_member(path, parent, key);
-    return oci_json_read_bool(value, path, out, err) < 0 ? -1 : 1;
-}
-
-int oci_json_get_int64(json_t *object, const char *parent, const char *key,
-                       enum oci_json_presence presence, int64_t min, int64_t max, int64_t *out,
-                       struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, presence, &value, err);
-
-    if (found <= 0)
-        return found;
-    oci_json_path_member(path, parent, key);
-    return oci_json_read_int64(value, path, min, max, out, err) < 0 ? -1 : 1;
-}
-
-int oci_json_get_uint64(json_t *object, const char *parent, const char *key,
-                        enum oci_json_presence presence, uint64_t max, uint64_t *out,
-                        struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, presence, &value, err);
-
-    if (found <= 0)
-        return found;
-    oci_json_path_member(path, parent, key);
-    return oci_json_read_uint64(value, path, max, out, err) < 0 ? -1 : 1;
-}
-
-int oci_json_get_strings(json_t *object, const char *parent, const char *key,
-                         enum oci_json_presence presence, char ***out, struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, presence, &value, err);
-
-    if (found < 0)
-        return -1;
-    if (found == 0) {
-        *out = oci_strv_new_empty();
-        if (*out == NULL)
-            return keel_error_set(err, ENOMEM, "%s", key);
-        return 0;
-    }
-    oci_json_path_member(path, parent, key);
-    return oci_json_read_strings(value, path, out, err) < 0 ? -1 : 1;
-}
-
-int oci_json_get_string_map(json_t *object, const char *parent, const char *key,
-                            struct oci_key_value **out, size_t *count, struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, OCI_JSON_OPTIONAL, &value, err);
-
-    if (found <= 0)
-        return found;
-    oci_json_path_member(path, parent, key);
-    return oci_json_read_string_map(value, path, out, count, err) < 0 ? -1 : 1;
-}
-
-int oci_json_get_name(json_t *object, const char *parent, const char *key,
-                      enum oci_json_presence presence, const struct oci_json_name *table,
-                      const char *what, unsigned long *out, struct keel_error *err)
-{
-    char path[OCI_JSON_PATH_MAX];
-    json_t *value = NULL;
-    int found = oci_json_get(object, parent, key, presence, &value, err);
-
-    if (found <= 0)
-        return found;
-    oci_json_path_member(path, parent, key);
-    return oci_json_read_name(value, path, table, what, out, err) < 0 ? -1 : 1;
 }

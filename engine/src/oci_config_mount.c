@@ -123,13 +123,13 @@ static int mount_append_data(struct oci_mount *mount, const char *option, const 
 static int mount_parse_options(json_t *options, const char *path, struct oci_mount *mount,
                                struct keel_error *err)
 {
-    char element_path[OCI_JSON_PATH_MAX];
+    char element_path[JSON_PATH_MAX];
 
     for (size_t i = 0; i < json_array_size(options); i++) {
         json_t *value = json_array_get(options, i);
-        oci_json_path_element(element_path, path, i);
-        if (!json_is_string(value) || strlen(json_string_value(value)) != json_string_length(value))
-            return keel_error_invalid(err, "%s: expected a string", element_path);
+        json_path_element(element_path, path, i);
+        if (json_path_expect_string(value, element_path, err) < 0)
+            return -1;
         const char *name = json_string_value(value);
         if (name[0] == '\0')
             continue;
@@ -145,15 +145,15 @@ static int mount_parse_options(json_t *options, const char *path, struct oci_mou
 static int mount_parse(json_t *object, const char *path, struct oci_mount *mount,
                        struct keel_error *err)
 {
-    char options_path[OCI_JSON_PATH_MAX];
+    char options_path[JSON_PATH_MAX];
     json_t *options;
     int found;
 
-    if (oci_json_expect_object(object, path, err) < 0 ||
-        oci_json_get_absolute_path(object, path, "destination", OCI_JSON_REQUIRED,
-                                   &mount->destination, err) < 0 ||
-        oci_json_get_string(object, path, "type", OCI_JSON_OPTIONAL, &mount->type, err) < 0 ||
-        oci_json_get_string(object, path, "source", OCI_JSON_OPTIONAL, &mount->source, err) < 0)
+    if (json_path_expect_object(object, path, err) < 0 ||
+        json_path_get_absolute_path(object, path, "destination", JSON_PATH_REQUIRED,
+                                    &mount->destination, err) < 0 ||
+        json_path_get_string(object, path, "type", JSON_PATH_OPTIONAL, &mount->type, err) < 0 ||
+        json_path_get_string(object, path, "source", JSON_PATH_OPTIONAL, &mount->source, err) < 0)
         return -1;
     /* Go writes an unset type as "" when it forgets omitempty. */
     if (mount->type != NULL && mount->type[0] == '\0') {
@@ -162,24 +162,24 @@ static int mount_parse(json_t *object, const char *path, struct oci_mount *mount
     }
     if (mount->type != NULL && strcmp(mount->type, "bind") == 0)
         mount->bind = true;
-    found = oci_json_get_array(object, path, "options", OCI_JSON_OPTIONAL, &options, err);
+    found = json_path_get_array(object, path, "options", JSON_PATH_OPTIONAL, &options, err);
     if (found <= 0)
         return found;
-    oci_json_path_member(options_path, path, "options");
+    json_path_member(options_path, path, "options");
     return mount_parse_options(options, options_path, mount, err);
 }
 
 int oci_config_parse_mounts(json_t *mounts, const char *path, struct oci_config *config,
                             struct keel_error *err)
 {
-    char element_path[OCI_JSON_PATH_MAX];
+    char element_path[JSON_PATH_MAX];
 
     config->mounts = calloc(json_array_size(mounts) + 1, sizeof *config->mounts);
     if (config->mounts == NULL)
         return keel_error_set(err, ENOMEM, "%s", path);
     config->mount_count = json_array_size(mounts);
     for (size_t i = 0; i < json_array_size(mounts); i++) {
-        oci_json_path_element(element_path, path, i);
+        json_path_element(element_path, path, i);
         if (mount_parse(json_array_get(mounts, i), element_path, &config->mounts[i], err) < 0)
             return -1;
     }

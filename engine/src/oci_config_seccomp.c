@@ -11,7 +11,7 @@
 #error "<seccomp.h> is not libseccomp's: build src/ without -Isrc (tests: -iquote src)"
 #endif
 
-static const struct oci_json_name seccomp_actions[] = {
+static const struct json_path_name seccomp_actions[] = {
     {"SCMP_ACT_KILL", SCMP_ACT_KILL},
     {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
     {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
@@ -24,7 +24,7 @@ static const struct oci_json_name seccomp_actions[] = {
     {NULL, 0},
 };
 
-static const struct oci_json_name seccomp_operators[] = {
+static const struct json_path_name seccomp_operators[] = {
     {"SCMP_CMP_NE", SCMP_CMP_NE},
     {"SCMP_CMP_LT", SCMP_CMP_LT},
     {"SCMP_CMP_LE", SCMP_CMP_LE},
@@ -41,7 +41,7 @@ enum seccomp_flag {
     FLAG_WAIT_KILLABLE_RECV,
 };
 
-static const struct oci_json_name seccomp_flags[] = {
+static const struct json_path_name seccomp_flags[] = {
     {"SECCOMP_FILTER_FLAG_LOG", FLAG_LOG},
     {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", FLAG_SPEC_ALLOW},
     {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", FLAG_WAIT_KILLABLE_RECV},
@@ -83,10 +83,10 @@ static int seccomp_read_action(json_t *object, const char *parent, const char *a
     unsigned long base;
     uint64_t errno_value = EPERM;
 
-    if (oci_json_get_name(object, parent, action_key, OCI_JSON_REQUIRED, seccomp_actions,
-                          "seccomp action", &base, err) < 0 ||
-        oci_json_get_uint64(object, parent, errno_key, OCI_JSON_OPTIONAL, UINT16_MAX, &errno_value,
-                            err) < 0)
+    if (json_path_get_name(object, parent, action_key, JSON_PATH_REQUIRED, seccomp_actions,
+                           "seccomp action", &base, err) < 0 ||
+        json_path_get_uint64(object, parent, errno_key, JSON_PATH_OPTIONAL, UINT16_MAX,
+                             &errno_value, err) < 0)
         return -1;
     if (base == SCMP_ACT_ERRNO(0))
         *action = SCMP_ACT_ERRNO((uint32_t)errno_value);
@@ -100,21 +100,21 @@ static int seccomp_read_action(json_t *object, const char *parent, const char *a
 static int seccomp_parse_architectures(json_t *object, const char *parent,
                                        struct oci_seccomp *seccomp, struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX], element_path[JSON_PATH_MAX];
     char **names = NULL;
 
-    if (oci_json_get_strings(object, parent, "architectures", OCI_JSON_OPTIONAL, &names, err) < 0)
+    if (json_path_get_strings(object, parent, "architectures", JSON_PATH_OPTIONAL, &names, err) < 0)
         return -1;
     /* Owned by seccomp from here, even half-translated. */
     seccomp->architectures = names;
-    oci_json_path_member(path, parent, "architectures");
+    json_path_member(path, parent, "architectures");
     for (size_t i = 0; names[i] != NULL; i++) {
         size_t known = 0;
         while (known < sizeof seccomp_architectures / sizeof seccomp_architectures[0] &&
                strcmp(seccomp_architectures[known].oci, names[i]) != 0)
             known++;
         if (known == sizeof seccomp_architectures / sizeof seccomp_architectures[0]) {
-            oci_json_path_element(element_path, path, i);
+            json_path_element(element_path, path, i);
             return keel_error_invalid(err, "%s: unknown architecture \"%s\"", element_path,
                                       names[i]);
         }
@@ -130,18 +130,18 @@ static int seccomp_parse_architectures(json_t *object, const char *parent,
 static int seccomp_parse_flags(json_t *object, const char *parent, struct oci_seccomp *seccomp,
                                struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX], element_path[JSON_PATH_MAX];
     json_t *flags;
     unsigned long flag;
-    int found = oci_json_get_array(object, parent, "flags", OCI_JSON_OPTIONAL, &flags, err);
+    int found = json_path_get_array(object, parent, "flags", JSON_PATH_OPTIONAL, &flags, err);
 
     if (found <= 0)
         return found;
-    oci_json_path_member(path, parent, "flags");
+    json_path_member(path, parent, "flags");
     for (size_t i = 0; i < json_array_size(flags); i++) {
-        oci_json_path_element(element_path, path, i);
-        if (oci_json_read_name(json_array_get(flags, i), element_path, seccomp_flags,
-                               "seccomp flag", &flag, err) < 0)
+        json_path_element(element_path, path, i);
+        if (json_path_read_name(json_array_get(flags, i), element_path, seccomp_flags,
+                                "seccomp flag", &flag, err) < 0)
             return -1;
         switch ((enum seccomp_flag)flag) {
         case FLAG_LOG:
@@ -164,14 +164,14 @@ static int seccomp_argument_parse(json_t *object, const char *path,
     uint64_t index;
     unsigned long op;
 
-    if (oci_json_expect_object(object, path, err) < 0 ||
-        oci_json_get_uint64(object, path, "index", OCI_JSON_REQUIRED, 5, &index, err) < 0 ||
-        oci_json_get_uint64(object, path, "value", OCI_JSON_REQUIRED, UINT64_MAX, &argument->value,
-                            err) < 0 ||
-        oci_json_get_uint64(object, path, "valueTwo", OCI_JSON_OPTIONAL, UINT64_MAX,
-                            &argument->value_two, err) < 0 ||
-        oci_json_get_name(object, path, "op", OCI_JSON_REQUIRED, seccomp_operators,
-                          "seccomp operator", &op, err) < 0)
+    if (json_path_expect_object(object, path, err) < 0 ||
+        json_path_get_uint64(object, path, "index", JSON_PATH_REQUIRED, 5, &index, err) < 0 ||
+        json_path_get_uint64(object, path, "value", JSON_PATH_REQUIRED, UINT64_MAX,
+                             &argument->value, err) < 0 ||
+        json_path_get_uint64(object, path, "valueTwo", JSON_PATH_OPTIONAL, UINT64_MAX,
+                             &argument->value_two, err) < 0 ||
+        json_path_get_name(object, path, "op", JSON_PATH_REQUIRED, seccomp_operators,
+                           "seccomp operator", &op, err) < 0)
         return -1;
     argument->index = (unsigned)index;
     argument->op = (int)op;
@@ -181,36 +181,36 @@ static int seccomp_argument_parse(json_t *object, const char *path,
 static int seccomp_rule_parse(json_t *object, const char *path, struct oci_seccomp_rule *rule,
                               struct keel_error *err)
 {
-    char names_path[OCI_JSON_PATH_MAX], args_path[OCI_JSON_PATH_MAX];
-    char element_path[OCI_JSON_PATH_MAX];
+    char names_path[JSON_PATH_MAX], args_path[JSON_PATH_MAX];
+    char element_path[JSON_PATH_MAX];
     json_t *arguments;
     int found;
 
-    if (oci_json_expect_object(object, path, err) < 0 ||
-        oci_json_get_strings(object, path, "names", OCI_JSON_REQUIRED, &rule->names, err) < 0)
+    if (json_path_expect_object(object, path, err) < 0 ||
+        json_path_get_strings(object, path, "names", JSON_PATH_REQUIRED, &rule->names, err) < 0)
         return -1;
-    oci_json_path_member(names_path, path, "names");
+    json_path_member(names_path, path, "names");
     if (rule->names[0] == NULL)
         return keel_error_invalid(err, "%s: must not be empty", names_path);
     for (size_t i = 0; rule->names[i] != NULL; i++) {
         if (rule->names[i][0] == '\0') {
-            oci_json_path_element(element_path, names_path, i);
+            json_path_element(element_path, names_path, i);
             return keel_error_invalid(err, "%s: empty syscall name", element_path);
         }
     }
     if (seccomp_read_action(object, path, "action", "errnoRet", &rule->action, err) < 0)
         return -1;
 
-    found = oci_json_get_array(object, path, "args", OCI_JSON_OPTIONAL, &arguments, err);
+    found = json_path_get_array(object, path, "args", JSON_PATH_OPTIONAL, &arguments, err);
     if (found <= 0)
         return found;
-    oci_json_path_member(args_path, path, "args");
+    json_path_member(args_path, path, "args");
     rule->arguments = calloc(json_array_size(arguments) + 1, sizeof *rule->arguments);
     if (rule->arguments == NULL)
         return keel_error_set(err, ENOMEM, "%s", args_path);
     rule->argument_count = json_array_size(arguments);
     for (size_t i = 0; i < json_array_size(arguments); i++) {
-        oci_json_path_element(element_path, args_path, i);
+        json_path_element(element_path, args_path, i);
         if (seccomp_argument_parse(json_array_get(arguments, i), element_path, &rule->arguments[i],
                                    err) < 0)
             return -1;
@@ -221,19 +221,19 @@ static int seccomp_rule_parse(json_t *object, const char *path, struct oci_secco
 static int seccomp_parse_rules(json_t *object, const char *parent, struct oci_seccomp *seccomp,
                                struct keel_error *err)
 {
-    char path[OCI_JSON_PATH_MAX], element_path[OCI_JSON_PATH_MAX];
+    char path[JSON_PATH_MAX], element_path[JSON_PATH_MAX];
     json_t *syscalls;
-    int found = oci_json_get_array(object, parent, "syscalls", OCI_JSON_OPTIONAL, &syscalls, err);
+    int found = json_path_get_array(object, parent, "syscalls", JSON_PATH_OPTIONAL, &syscalls, err);
 
     if (found <= 0)
         return found;
-    oci_json_path_member(path, parent, "syscalls");
+    json_path_member(path, parent, "syscalls");
     seccomp->rules = calloc(json_array_size(syscalls) + 1, sizeof *seccomp->rules);
     if (seccomp->rules == NULL)
         return keel_error_set(err, ENOMEM, "%s", path);
     seccomp->rule_count = json_array_size(syscalls);
     for (size_t i = 0; i < json_array_size(syscalls); i++) {
-        oci_json_path_element(element_path, path, i);
+        json_path_element(element_path, path, i);
         json_t *rule = json_array_get(syscalls, i);
         if (seccomp_rule_parse(rule, element_path, &seccomp->rules[i], err) < 0)
             return -1;
@@ -254,10 +254,10 @@ int oci_config_parse_seccomp(json_t *seccomp_object, const char *path, struct oc
                             &parsed->default_action, err) < 0 ||
         seccomp_parse_architectures(seccomp_object, path, parsed, err) < 0 ||
         seccomp_parse_flags(seccomp_object, path, parsed, err) < 0 ||
-        oci_json_get_string(seccomp_object, path, "listenerPath", OCI_JSON_OPTIONAL,
-                            &parsed->listener_path, err) < 0 ||
-        oci_json_get_string(seccomp_object, path, "listenerMetadata", OCI_JSON_OPTIONAL,
-                            &parsed->listener_metadata, err) < 0 ||
+        json_path_get_string(seccomp_object, path, "listenerPath", JSON_PATH_OPTIONAL,
+                             &parsed->listener_path, err) < 0 ||
+        json_path_get_string(seccomp_object, path, "listenerMetadata", JSON_PATH_OPTIONAL,
+                             &parsed->listener_metadata, err) < 0 ||
         seccomp_parse_rules(seccomp_object, path, parsed, err) < 0)
         return -1;
     return 0;
@@ -267,11 +267,11 @@ void oci_config_free_seccomp(struct oci_seccomp *seccomp)
 {
     if (seccomp == NULL)
         return;
-    oci_strv_free(seccomp->architectures);
+    json_path_strings_free(seccomp->architectures);
     free(seccomp->listener_path);
     free(seccomp->listener_metadata);
     for (size_t i = 0; i < seccomp->rule_count; i++) {
-        oci_strv_free(seccomp->rules[i].names);
+        json_path_strings_free(seccomp->rules[i].names);
         free(seccomp->rules[i].arguments);
     }
     free(seccomp->rules);
