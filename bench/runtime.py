@@ -207,7 +207,7 @@ def make_runtimes(out, base):
         state = os.path.join(state_base(base), name)
         os.makedirs(state)
         if name == "keel":
-            found = version([keel, "version"])
+            found = version([keel, "--version"])
             label = "keel" + (f" {found.split()[-1]}" if found else "")
         else:
             found = version([binary, "--version"])

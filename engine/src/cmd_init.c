@@ -10,11 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "cleanup.h"
 #include "cmdline.h"
 #include "commands.h"
 #include "console.h"
+#include "engine.h"
 #include "file.h"
+#include "http_client.h"
 #include "init.h"
 #include "log.h"
 #include "loop.h"
@@ -33,6 +36,8 @@ struct pid1 {
     char ttys[CONSOLE_MAX_TTYS][CONSOLE_TTY_NAME_MAX];
     size_t tty_count;
     struct console_shell shells[CONSOLE_MAX_TTYS]; /* one per tty, same index */
+    struct engine *engine; /* the system engine; NULL when it could not start */
+    struct api *api;
 };
 
 /* PID 1 is the boundary: every error that reaches it is logged, and it
@@ -203,6 +208,39 @@ static void pid1_finish_shutdown(struct pid1 *pid1)
         log_info("%s; staying up", err.message);
 }
 
+static void pid1_start_system_engine(struct pid1 *pid1)
+{
+    struct keel_error err;
+    const struct engine_options options = {
+        .name = "system-keel",
+        .store_root = "/var/lib/keel/system",
+        .state_root = "/var/lib/keel/system/engine",
+        .runtime_root = "/run/keel/system-keel",
+        .container_init = "/usr/libexec/keel/container-init",
+        .cgroup_parent = "keel/system-keel",
+    };
+    /* PID 1 carries on without its engine (the console shells still run):
+     * the message says why. */
+    if (engine_new(pid1->loop, &options, &pid1->engine, &err) < 0) {
+        log_info("system engine: %s", err.message);
+        pid1->engine = NULL;
+        return;
+    }
+    if (api_new(pid1->loop, pid1->engine, HTTP_CLIENT_SYSTEM_SOCKET, (gid_t)-1, &pid1->api, &err) <
+        0) {
+        log_info("system engine: %s", err.message);
+        pid1->api = NULL;
+        return;
+    }
+    log_info("system engine: serving API %s on %s", API_VERSION, HTTP_CLIENT_SYSTEM_SOCKET);
+}
+
+static void pid1_engine_stopped(void *data)
+{
+    (void)data;
+    log_debug("system engine: containers stopped");
+}
+
 static void pid1_shutdown_event(struct pid1 *pid1, struct shutdown_event event)
 {
     switch (shutdown_step(&pid1->shutdown, &event)) {
@@ -213,6 +251,13 @@ static void pid1_shutdown_event(struct pid1 *pid1, struct shutdown_event event)
                  shutdown_power_name(pid1->shutdown.power), shutdown_power_name(event.power));
         break;
     case SHUTDOWN_ACTION_SEND_TERM:
+        if (pid1->engine != NULL) {
+            /* No restarts from here on; the signals below stop the rest. */
+            struct keel_error err;
+            if (engine_shutdown(pid1->engine, (int)pid1->cmdline.grace_seconds, pid1_engine_stopped,
+                                pid1, &err) < 0)
+                log_info("system engine: %s", err.message);
+        }
         pid1_signal_everyone(pid1, SIGTERM, true, (uint64_t)pid1->cmdline.grace_seconds * 1000u);
         break;
     case SHUTDOWN_ACTION_SEND_KILL:
@@ -239,6 +284,11 @@ static int pid1_on_shutdown_timer(struct loop *loop, struct loop_timer *timer, v
 static void pid1_on_reaped(pid_t pid, int code, int status, void *user)
 {
     struct pid1 *pid1 = user;
+    /* waitpid(2)'s encoding, which the engine takes. */
+    int wait_status = code == CLD_EXITED ? (status & 0xff) << 8
+                                         : (status & 0x7f) | (code == CLD_DUMPED ? 0x80 : 0);
+    if (pid1->engine != NULL && engine_handle_exit(pid1->engine, pid, wait_status))
+        return;
     if (pid1->supervise == NULL || !supervise_handle_exit(pid1->supervise, pid, code, status))
         log_debug("reaped pid %d (%s %d)", (int)pid, code == CLD_EXITED ? "status" : "signal",
                   status);
@@ -341,6 +391,7 @@ int cmd_init(int argc, char **argv)
     } else {
         pid1_start_console_shells(&pid1);
     }
+    pid1_start_system_engine(&pid1);
     log_info("system ready");
 
     for (;;) {

@@ -8,3 +8,6 @@
 int cmd_init(int argc, char **argv);
 int cmd_oci(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+/* The client: docker's verbs over the engine's API (argv[1] is the verb, or a global option). */
+int cmd_client(int argc, char **argv);

@@ -1,4 +1,5 @@
-/* container_log.h — a container's output as Docker's json-file log: written line by line, rotated by size, read back (since, tail, follow). */
+/* container_log.h — a container's output as Docker's json-file log: written line by line, rotated
+ * by size, read back (since, tail, follow). */
 #pragma once
 
 #include <stdbool.h>
@@ -29,17 +30,19 @@ struct container_log_options {
 struct container_log;
 
 /* Open (create, append) the log at path, mode 0640. */
-int container_log_open(const char *path, const struct container_log_options *options, struct container_log **log,
-                       struct keel_error *err);
+int container_log_open(const char *path, const struct container_log_options *options,
+                       struct container_log **log, struct keel_error *err);
 /* Append output read from one of the container's pipes: complete lines
  * become entries stamped now; a partial line waits for the rest (or for
  * 16 KiB, or for container_log_flush). Never blocks beyond the write(2) to
  * the file; on a write error (a full disk) the data is dropped, the error
  * returned, and the log stays usable. */
-int container_log_write(struct container_log *log, enum container_log_stream stream, const void *data, size_t length,
-                        const struct timespec *now, struct keel_error *err);
+int container_log_write(struct container_log *log, enum container_log_stream stream,
+                        const void *data, size_t length, const struct timespec *now,
+                        struct keel_error *err);
 /* Write pending partial lines as entries (at the container's exit). */
-int container_log_flush(struct container_log *log, const struct timespec *now, struct keel_error *err);
+int container_log_flush(struct container_log *log, const struct timespec *now,
+                        struct keel_error *err);
 void container_log_close(struct container_log *log);
 /* Bytes written to the current file so far. */
 uint64_t container_log_size(const struct container_log *log);
@@ -76,20 +79,22 @@ struct container_log_cursor {
  * (PATH.N .. PATH.1) then PATH. A malformed line is skipped (a crash may
  * leave half a line), never an error. *cursor (may be NULL) gets the end
  * of PATH, to follow from. */
-int container_log_read(const char *path, unsigned max_file, const struct container_log_filter *filter,
-                       container_log_entry_fn *callback, void *data, struct container_log_cursor *cursor,
-                       struct keel_error *err);
+int container_log_read(const char *path, unsigned max_file,
+                       const struct container_log_filter *filter, container_log_entry_fn *callback,
+                       void *data, struct container_log_cursor *cursor, struct keel_error *err);
 /* Follow: deliver the entries appended since *cursor (whole lines only) and
  * advance it; when PATH was rotated since (another inode), finish the old
  * file through PATH.1 and continue from the start of the new one. Returns
  * how many entries were delivered. Non-blocking: call it when the writer
  * has written (the daemon knows) or on a timer. */
-int container_log_follow(const char *path, struct container_log_cursor *cursor, const struct container_log_filter *filter,
+int container_log_follow(const char *path, struct container_log_cursor *cursor,
+                         const struct container_log_filter *filter,
                          container_log_entry_fn *callback, void *data, struct keel_error *err);
 
 /* Docker's multiplexed-stream frame header for a payload of length bytes:
  * {stream, 0, 0, 0, length as big-endian 32 bits}. */
-void container_log_frame_header(enum container_log_stream stream, uint32_t length, unsigned char header[8]);
+void container_log_frame_header(enum container_log_stream stream, uint32_t length,
+                                unsigned char header[8]);
 
 /* Format a time as Docker does in logs -t and events: RFC 3339 with
  * nanoseconds, UTC: "2026-11-23T17:20:01.123456789Z". buffer >= 40 bytes. */

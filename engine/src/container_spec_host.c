@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -97,7 +98,9 @@ static int host_read_modes(json_t *host_config, struct container_spec_host *host
 }
 
 /* Every capability both libcap and the running kernel know, as Docker's
- * GetAllCapabilities. */
+ * GetAllCapabilities, and that the engine itself may hold: an engine run
+ * inside a container with a reduced bounding set cannot give more, and
+ * asking makes the start fail. */
 static uint64_t host_all_capabilities(void)
 {
     _cleanup_close_ int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
@@ -108,7 +111,8 @@ static uint64_t host_all_capabilities(void)
     if (fd >= 0 && read(fd, text, sizeof text - 1) > 0)
         last = atoi(text);
     for (int number = 0; number <= last && oci_capability_name(number) != NULL; number++)
-        all |= UINT64_C(1) << number;
+        if (prctl(PR_CAPBSET_READ, number, 0, 0, 0) != 0)
+            all |= UINT64_C(1) << number;
     return all;
 }
 

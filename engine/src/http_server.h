@@ -1,4 +1,5 @@
-/* http_server.h — HTTP/1.1 on a unix socket, on the engine's one event loop: requests in; responses, streams and hijacked connections out. */
+/* http_server.h — HTTP/1.1 on a unix socket, on the engine's one event loop: requests in;
+ * responses, streams and hijacked connections out. */
 #pragma once
 
 #include <stdarg.h>
@@ -52,7 +53,8 @@ int http_request_query(const struct http_request *request, const char *name, cha
  * now or later: the connection and the request stay valid until then, or
  * until the close callback says the peer has gone. Requests pipelined
  * behind it wait until it is answered. */
-typedef void http_handler_fn(struct http_connection *connection, const struct http_request *request, void *data);
+typedef void http_handler_fn(struct http_connection *connection, const struct http_request *request,
+                             void *data);
 
 /* Whether a request's body is to be streamed to an fd instead of buffered
  * (the daemon's image load: archives of any size). Called after headers. */
@@ -62,13 +64,14 @@ typedef void http_connection_event_fn(struct http_connection *connection, void *
 
 struct http_server_options {
     const char *socket_path;
-    mode_t socket_mode;          /* chmod of the socket, e.g. 0660 */
-    gid_t socket_group;          /* chown group of the socket; (gid_t)-1: leave it */
-    size_t body_limit;           /* buffered bodies past this get 413; 0: 16 MiB */
-    size_t header_limit;         /* request line + headers past this get 431; 0: 64 KiB */
-    unsigned connection_limit;   /* past this, new connections are closed at once; 0: 1024 */
-    unsigned request_timeout_ms; /* a request not complete after this gets 408 and a close; 0: 30 s */
-    unsigned idle_timeout_ms;    /* an idle keep-alive connection is closed after this; 0: 120 s */
+    mode_t socket_mode;        /* chmod of the socket, e.g. 0660 */
+    gid_t socket_group;        /* chown group of the socket; (gid_t)-1: leave it */
+    size_t body_limit;         /* buffered bodies past this get 413; 0: 16 MiB */
+    size_t header_limit;       /* request line + headers past this get 431; 0: 64 KiB */
+    unsigned connection_limit; /* past this, new connections are closed at once; 0: 1024 */
+    unsigned
+        request_timeout_ms;   /* a request not complete after this gets 408 and a close; 0: 30 s */
+    unsigned idle_timeout_ms; /* an idle keep-alive connection is closed after this; 0: 120 s */
     http_handler_fn *handler;
     http_stream_body_fn *stream_body; /* may be NULL: every body buffered */
     void *data;                       /* given to handler and stream_body */
@@ -77,8 +80,8 @@ struct http_server_options {
 /* Listen on socket_path: a stale socket file (nobody accepting) is
  * replaced, a live one is refused (EADDRINUSE "... another engine is
  * listening"), anything else at the path is refused. */
-int http_server_new(struct loop *loop, const struct http_server_options *options, struct http_server **server,
-                    struct keel_error *err);
+int http_server_new(struct loop *loop, const struct http_server_options *options,
+                    struct http_server **server, struct keel_error *err);
 /* Close every connection (their close callbacks run) and the socket, and
  * unlink it. Not from inside this server's own callbacks. */
 void http_server_free(struct http_server *server);
@@ -110,15 +113,15 @@ int http_stream_end(struct http_connection *connection);
 /* Bytes queued for the peer and not yet written. */
 size_t http_connection_pending(const struct http_connection *connection);
 /* Called when the queue has drained below 64 KiB after having been above it. */
-void http_connection_set_writable_callback(struct http_connection *connection, http_connection_event_fn *callback,
-                                           void *data);
+void http_connection_set_writable_callback(struct http_connection *connection,
+                                           http_connection_event_fn *callback, void *data);
 /* Called once when the connection closes before its answer is complete (the
  * peer went away, an error, the server freed): whoever holds the connection
  * must forget it. Not called after a hijack. Callbacks never run from inside
  * an http_* call: a failed http_stream_write returns -1 and the close
  * callback follows from the loop. */
-void http_connection_set_close_callback(struct http_connection *connection, http_connection_event_fn *callback,
-                                        void *data);
+void http_connection_set_close_callback(struct http_connection *connection,
+                                        http_connection_event_fn *callback, void *data);
 
 /* Stream the request's body (de-chunked) into fd, which the caller owns
  * and keeps open until done runs: bytes are written as they arrive, and the
@@ -129,8 +132,8 @@ void http_connection_set_close_callback(struct http_connection *connection, http
  * request stream_body chose. fd is made O_NONBLOCK and must not be watched
  * by the loop already. */
 typedef void http_body_done_fn(struct http_connection *connection, bool ok, void *data);
-int http_connection_body_to_fd(struct http_connection *connection, int fd, http_body_done_fn *done, void *data,
-                               struct keel_error *err);
+int http_connection_body_to_fd(struct http_connection *connection, int fd, http_body_done_fn *done,
+                               void *data, struct keel_error *err);
 
 /* Take the connection's socket for a raw stream (attach, exec start): write
  * "HTTP/1.1 101 UPGRADED" with Connection/Upgrade headers when the request
@@ -139,8 +142,8 @@ int http_connection_body_to_fd(struct http_connection *connection, int fd, http_
  * what is queued, then hand the socket (non-blocking, O_CLOEXEC) to the
  * caller; the connection object is gone. Bytes the client sent after the
  * request (its first stdin) are returned in *leftover (heap, may be NULL). */
-int http_hijack(struct http_connection *connection, const char *content_type, int *fd, char **leftover,
-                size_t *leftover_length, struct keel_error *err);
+int http_hijack(struct http_connection *connection, const char *content_type, int *fd,
+                char **leftover, size_t *leftover_length, struct keel_error *err);
 
 /* The status line's reason phrase for a code ("Not Found"). */
 const char *http_status_reason(int status);

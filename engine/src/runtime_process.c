@@ -119,6 +119,12 @@ static int runtime_process_exec_program(char *const *args, char *const *env, str
             first_error = errno;
         search = *end ? end + 1 : end;
     }
+    if (first_error == ENOENT) {
+        /* runc's words, which docker clients map to exit status 127. */
+        keel_error_invalid(err, "exec: \"%s\": executable file not found in $PATH", program);
+        err->errno_value = ENOENT;
+        return -1;
+    }
     return keel_error_set(err, first_error, "exec %s", program);
 }
 
