@@ -386,12 +386,12 @@ int cmd_init(int argc, char **argv)
     pid1_setup_system();
     if (loop_timer_new(pid1.loop, pid1_on_shutdown_timer, &pid1, &pid1.shutdown_timer, &err) < 0)
         log_info("%s", err.message);
+    pid1_start_system_engine(&pid1);
     if (supervise_new(pid1.loop, &pid1.supervise, &err) < 0) {
         log_info("%s", err.message);
     } else {
         pid1_start_console_shells(&pid1);
     }
-    pid1_start_system_engine(&pid1);
     log_info("system ready");
 
     for (;;) {
