@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api_internal.h"
 #include "cleanup.h"
+#include "container_log.h"
 #include "json_path.h"
 
 #define API_RAW_STREAM "application/vnd.docker.raw-stream"
@@ -93,6 +95,33 @@ static void api_exec_start_detached(struct api_call *call)
     api_respond_empty(call->connection, 200);
 }
 
+/* The exec's process could not start. dockerd answers on the hijacked
+ * stream, not with an HTTP error: it writes the message as output and
+ * ends the stream, and the client then reads the exit status (126/127)
+ * from the exec's inspect. */
+static void api_exec_start_failed(struct api_call *call, bool multiplexed,
+                                  const struct keel_error *failure)
+{
+    struct keel_error err;
+    int fd;
+    _cleanup_free_ char *leftover = NULL;
+    size_t leftover_length = 0;
+    if (http_hijack(call->connection, multiplexed ? API_MULTIPLEXED_STREAM : API_RAW_STREAM, &fd,
+                    &leftover, &leftover_length, &err) < 0)
+        return;
+    char text[KEEL_ERROR_MESSAGE_MAX + 8];
+    int length = snprintf(text, sizeof text, "%s\r\n", failure->message);
+    if (length < 0 || (size_t)length >= sizeof text)
+        length = (int)strlen(text);
+    unsigned char header[8];
+    container_log_frame_header(CONTAINER_LOG_STDOUT, (uint32_t)length, header);
+    /* A few hundred bytes into an empty socket buffer: one send each. */
+    if (multiplexed)
+        (void)!send(fd, header, sizeof header, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)!send(fd, text, (size_t)length, MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
+}
+
 void api_handle_exec_start(struct api_call *call)
 {
     struct api *api = call->api;
@@ -134,7 +163,7 @@ void api_handle_exec_start(struct api_call *call)
     if (engine_exec_start(api->engine, call->name, false, api_session_output, session, &stdin_fd,
                           &err) < 0) {
         api_session_close(session);
-        api_respond_error(call->connection, &err);
+        api_exec_start_failed(call, options.multiplexed, &err);
         return;
     }
     api_session_expect_end(session);

@@ -2,6 +2,7 @@
  * engine's loader), GET /images/NAME/json, DELETE /images/NAME. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,16 +10,72 @@
 #include "api_internal.h"
 #include "cleanup.h"
 
+/* Docker's "reference" filter: "repo" matches every tag of it, "repo:tag"
+ * one, both as shell globs ("tool*"). */
+static bool api_image_reference_matches(const json_t *tags, const char *pattern)
+{
+    size_t index;
+    const json_t *tag;
+    bool with_tag = strchr(pattern, ':') != NULL;
+    json_array_foreach(tags, index, tag)
+    {
+        const char *name = json_string_value(tag);
+        if (name == NULL)
+            continue;
+        char repository[512];
+        snprintf(repository, sizeof repository, "%s", name);
+        char *colon = strrchr(repository, ':');
+        if (colon != NULL && strchr(colon, '/') == NULL)
+            *colon = '\0';
+        if (fnmatch(pattern, with_tag ? name : repository, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Keep the images whose RepoTags match one of the filter's references. */
+static void api_images_filter_references(json_t *images, const json_t *references)
+{
+    for (size_t index = json_array_size(images); index-- > 0;) {
+        const json_t *tags = json_object_get(json_array_get(images, index), "RepoTags");
+        bool keep = false;
+        const char *pattern;
+        json_t *value;
+        json_object_foreach((json_t *)references, pattern, value) keep =
+            keep || api_image_reference_matches(tags, pattern);
+        if (!keep)
+            json_array_remove(images, index);
+    }
+}
+
 void api_handle_images_list(struct api_call *call)
 {
     struct keel_error err;
     bool all;
     _cleanup_free_ char *json = NULL;
+    json_t *filters = NULL;
     if (api_query_bool(call->request, "all", false, &all, &err) < 0 ||
+        api_query_filters(call->request, &filters, &err) < 0 ||
         engine_image_list_json(call->api->engine, all, &json, &err) < 0) {
+        json_decref(filters);
         api_respond_error(call->connection, &err);
         return;
     }
+    const json_t *references = filters ? json_object_get(filters, "reference") : NULL;
+    if (json_is_object(references)) {
+        json_t *images = json_loads(json, 0, NULL);
+        _cleanup_free_ char *filtered = NULL;
+        if (images != NULL) {
+            api_images_filter_references(images, references);
+            filtered = json_dumps(images, JSON_COMPACT);
+            json_decref(images);
+        }
+        if (filtered != NULL) {
+            free(json);
+            json = steal_pointer(&filtered);
+        }
+    }
+    json_decref(filters);
     api_respond_json(call->connection, 200, json);
 }
 

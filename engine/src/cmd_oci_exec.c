@@ -204,6 +204,9 @@ static int cmd_oci_exec_run(const struct oci_cli *cli, const struct cmd_oci_exec
                0) {
         return -1;
     }
+    /* Before the first goto: a jump past a cleanup variable's
+     * initialisation would close a garbage fd at the end. */
+    _cleanup_close_ int pidfd = -1;
     if (request->console_socket &&
         oci_cli_connect_console(request->console_socket, &console, err) < 0)
         goto done;
@@ -221,7 +224,6 @@ static int cmd_oci_exec_run(const struct oci_cli *cli, const struct cmd_oci_exec
         .seccomp_cache = seccomp_cache,
     };
     pid_t pid;
-    _cleanup_close_ int pidfd = -1;
     if (runtime_process_exec(&options, &pid, &pidfd, err) < 0)
         goto done;
     if (request->pid_file && oci_cli_write_pid_file(request->pid_file, pid, err) < 0)

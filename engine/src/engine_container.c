@@ -385,6 +385,9 @@ static int engine_container_prepare(struct engine_container *container, const js
     struct engine *engine = container->engine;
     struct container_spec_extras extras = {0};
     json_t *spec = NULL;
+    /* Declared before the first goto: a jump past a cleanup variable's
+     * initialisation would free garbage at the end of the scope. */
+    _cleanup_free_ char *hostname = NULL;
     if (mkdir(container->state_dir, 0710) < 0)
         return keel_error_set(err, errno, "create %s", container->state_dir);
     int result = engine_rootfs_mount(engine, container->id, image->chain_ids,
@@ -397,7 +400,6 @@ static int engine_container_prepare(struct engine_container *container, const js
                                       container->state_dir, &spec, &extras, err);
     if (result < 0)
         goto done;
-    _cleanup_free_ char *hostname = NULL;
     if (asprintf(&hostname, "%s\n", extras.hostname) < 0) {
         result = keel_error_set(err, ENOMEM, "hostname");
         goto done;

@@ -432,6 +432,10 @@ fail:
     free(container->error);
     container->error = strdup(err->message);
     container->exit_code = engine_start_failure_code(err->errno_value);
+    /* The process could not run: a bad request (400, as dockerd), not a
+     * missing container (404). */
+    if (err->errno_value == ENOENT || err->errno_value == EACCES || err->errno_value == ENOEXEC)
+        err->errno_value = EINVAL;
     engine_record_save(container);
     return -1;
 }

@@ -632,8 +632,13 @@ int engine_exec_start(struct engine *engine, const char *exec_id, bool detach,
         .stdio = {stdio.child[0], stdio.child[1], stdio.child[2]},
         .seccomp_cache = seccomp_cache,
     };
-    if (runtime_process_exec(&options, &pid, &pidfd, err) < 0)
+    if (runtime_process_exec(&options, &pid, &pidfd, err) < 0) {
+        /* As dockerd: the exec is over, with the status a shell gives a
+         * command it cannot find (127) or run (126); inspect shows it. */
+        exec->state = ENGINE_EXEC_EXITED;
+        exec->exit_code = err->errno_value == ENOENT ? 127 : 126;
         goto done;
+    }
     /* From here the process runs: failures below kill it. */
     if (exec->tty) {
         if (engine_exec_receive_console(stdio.console[0], &stdio.output[0], err) < 0)

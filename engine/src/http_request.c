@@ -8,6 +8,10 @@
 #include "cleanup.h"
 #include "http_server_internal.h"
 
+/* RFC 9110's tchar: what a header name may hold. */
+#define HTTP_TOKEN_CHARACTERS                                                                      \
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 void http_request_state_clear(struct http_request_state *state)
 {
     http_buffer_free(&state->text);
@@ -184,9 +188,19 @@ int http_request_state_finish_head(struct http_request_state *state, const http_
         if (state->headers == NULL)
             return 500;
     }
+    /* Debian's http-parser is built lenient: it takes "GET /x" without a
+     * version and header names with spaces. RFC 9112 does not. */
+    if (parser->http_major != 1) {
+        *problem = "HTTP/1.x only";
+        return parser->http_major == 0 ? 400 : 505;
+    }
     for (size_t i = 0; i < state->header_count; i++) {
         char *name = state->text.data + state->offsets[2 * i];
         char *value = state->text.data + state->offsets[2 * i + 1];
+        if (name[0] == '\0' || name[strspn(name, HTTP_TOKEN_CHARACTERS)] != '\0') {
+            *problem = "invalid header name";
+            return 400;
+        }
         for (char *c = name; *c != '\0'; c++)
             *c = (char)tolower((unsigned char)*c);
         http_trim_right(value);

@@ -2,6 +2,7 @@
  * limits, identity, seccomp, exec. */
 #include "runtime_process.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -97,13 +98,26 @@ static const char *runtime_process_getenv(char *const *env, const char *name)
     return NULL;
 }
 
+/* An exec that failed, in runc's (Go's) words: docker clients map
+ * "no such file or directory" to exit status 127 and "permission denied"
+ * to 126, lower case. */
+static int runtime_process_exec_failed(const char *program, int error, struct keel_error *err)
+{
+    char reason[128];
+    snprintf(reason, sizeof reason, "%s", strerror(error));
+    reason[0] = (char)tolower((unsigned char)reason[0]);
+    keel_error_invalid(err, "exec: \"%s\": %s", program, reason);
+    err->errno_value = error;
+    return -1;
+}
+
 /* execvpe with the container's PATH (not the runtime's). */
 static int runtime_process_exec_program(char *const *args, char *const *env, struct keel_error *err)
 {
     const char *program = args[0];
     if (strchr(program, '/') != NULL) {
         execve(program, args, env);
-        return keel_error_set(err, errno, "exec %s", program);
+        return runtime_process_exec_failed(program, errno, err);
     }
     const char *search = runtime_process_getenv(env, "PATH");
     if (search == NULL)
@@ -125,7 +139,7 @@ static int runtime_process_exec_program(char *const *args, char *const *env, str
         err->errno_value = ENOENT;
         return -1;
     }
-    return keel_error_set(err, first_error, "exec %s", program);
+    return runtime_process_exec_failed(program, first_error, err);
 }
 
 static int runtime_process_exec(const struct runtime_process_plan *plan, struct keel_error *err)
