@@ -15,7 +15,9 @@ see runtime.py). Image stores and container roots are on /dev/shm (a tmpfs, as /
 Keel without a state disk): the daemon's --root, keel oci's store and podman's --root.
 
 Rows, each run once with its output checked first (a warm-up), then R rounds round robin of N
-containers in sequence; one sample = wall time of the N runs / N, spawning each from Python included:
+containers in sequence; one sample = wall time of the N runs / N, spawning each from Python and a
+blocking waitpid included (not subprocess.run's timeout, whose polling rounds a run up to the next of
+its sleeps of 0.5, 1, 2, 4, 8 ms...):
 
   keel run (API)   keel -H unix://SOCK run --rm toolbox true
                    (the client: create, attach, wait, start, then the daemon removes it)
@@ -37,6 +39,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -238,14 +241,35 @@ def podman_row(toolbox, base):
                                                         "true"]), global_args
 
 
+class RunTimeout(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise RunTimeout()
+
+
+def run_waited(argv, devnull):
+    """Spawn argv and wait for it with a blocking waitpid. Not subprocess.run(timeout=...): with a
+    timeout, Popen.wait polls with sleeps of 0.5, 1, 2, 4, 8 ms..., which rounds a 7 ms run up to the
+    next poll (about 7.5 or 15.5 ms after the spawn). The timeout is a SIGALRM instead."""
+    process = subprocess.Popen(argv, stdin=devnull, stdout=devnull, stderr=devnull)
+    signal.alarm(RUN_TIMEOUT)
+    try:
+        return process.wait()
+    except RunTimeout:
+        process.kill()
+        process.wait()
+        return None
+    finally:
+        signal.alarm(0)
+
+
 def timed_sequence(row, count, devnull):
     started = time.perf_counter()
     for index in range(count):
-        argv = row.make_argv()
-        try:
-            status = subprocess.run(argv, stdin=devnull, stdout=devnull, stderr=devnull,
-                                    timeout=RUN_TIMEOUT).returncode
-        except subprocess.TimeoutExpired:
+        status = run_waited(row.make_argv(), devnull)
+        if status is None:
             raise BenchError(f"container {index + 1}: no exit within {RUN_TIMEOUT} s")
         if status != 0:
             again = subprocess.run(row.make_argv(), capture_output=True, text=True, timeout=RUN_TIMEOUT,
@@ -271,7 +295,7 @@ def report(args, layout, rows, results, failures, memory, notes):
     say(f"Keel daemon benchmark: `run --rm toolbox true`, {args.count} containers in sequence per row per round, "
         f"{args.rounds} round{'s' if args.rounds != 1 else ''} round robin")
     say(f"ms per container: median of the rounds [min-max of the rounds], a round = wall time of {args.count} runs "
-        f"/ {args.count}, spawning each from Python included")
+        f"/ {args.count}, spawning each from Python and waiting with a blocking waitpid included")
     say(f"state on tmpfs: {RUN_STATE} (a tmpfs in a private mount namespace) and /dev/shm; cgroups: {layout}"
         + (" (cgroup.controllers of the v2 hierarchy hidden, for crun)" if layout == "hybrid" else ""))
     say("")
@@ -365,7 +389,8 @@ def measure(args, out):
                 result = subprocess.run(row.make_argv(), capture_output=True, text=True, timeout=RUN_TIMEOUT,
                                         stdin=devnull)
                 if result.returncode != 0:
-                    failures[row.name] = f"failed: exit {result.returncode}: {first_line(result.stderr + result.stdout)}"
+                    failures[row.name] = (f"failed: exit {result.returncode}: "
+                                          f"{first_line(result.stderr + result.stdout)}")
                     print(f"bench: daemon: {row.label}: {failures[row.name]}", file=sys.stderr)
                     active.remove(row)
             for round_ in range(args.rounds):
@@ -449,6 +474,7 @@ def main():
         if result.returncode != 0:
             print(f"bench: daemon: cannot hide {CONTROLLERS}: {first_line(result.stderr)}", file=sys.stderr)
             return 1
+    signal.signal(signal.SIGALRM, on_alarm)
     try:
         return measure(args, out)
     except (BenchError, OSError) as error:

@@ -216,7 +216,8 @@ def test_malformed_http(api, daemon, case):
 
 def test_body_longer_than_content_length(api, daemon):
     # The extra bytes are the next (pipelined) request: garbage, so a 400 or a close after the first answer.
-    data, closed = exchange(daemon.socket, b"GET /_ping HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloEXTRA GARBAGE\r\n\r\n")
+    data, closed = exchange(daemon.socket,
+                            b"GET /_ping HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloEXTRA GARBAGE\r\n\r\n")
     answers = responses(data)
     assert answers and answers[0][0] == 200 and answers[0][2] == b"OK", data
     for answer in answers[1:]:
@@ -351,8 +352,8 @@ def test_crash_loop_leaves_the_daemon_responsive(api, daemon):
 # ---------------------------------------------------------------- a daemon restart (last: restarts the daemon)
 
 def test_daemon_restart_keeps_containers(api, daemon):
-    always = api.create_id({"Image": "toolbox", "Cmd": ["sleep", "1000"], "HostConfig": {"RestartPolicy": {"Name": "always"}}},
-                           name="always")
+    always = api.create_id({"Image": "toolbox", "Cmd": ["sleep", "1000"],
+                            "HostConfig": {"RestartPolicy": {"Name": "always"}}}, name="always")
     api.start(always)
     unless = api.create_id({"Image": "toolbox", "Cmd": ["sleep", "1000"],
                             "HostConfig": {"RestartPolicy": {"Name": "unless-stopped"}}}, name="unless")
@@ -362,8 +363,8 @@ def test_daemon_restart_keeps_containers(api, daemon):
                                    name="unless-stopped-by-user")
     api.start(unless_stopped)
     api.ok("POST", f"/containers/{unless_stopped}/stop?t=1", status=204)
-    stopped = api.create_id({"Image": "toolbox", "Cmd": ["sh", "-c", "echo stopped-output; echo to-stderr >&2; exit 3"]},
-                            name="stopped")
+    stopped = api.create_id({"Image": "toolbox",
+                             "Cmd": ["sh", "-c", "echo stopped-output; echo to-stderr >&2; exit 3"]}, name="stopped")
     api.start(stopped)
     assert api.wait(stopped) == 3
     created = api.create_id({"Image": "toolbox", "Cmd": ["true"]}, name="never-started")
