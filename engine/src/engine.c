@@ -25,16 +25,6 @@ struct engine_report {
     struct keel_error err;
 };
 
-int engine_error_set(struct keel_error *err, int errno_value, const char *format, ...)
-{
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(err->message, sizeof err->message, format, arguments);
-    va_end(arguments);
-    err->errno_value = errno_value;
-    return -1;
-}
-
 /* One report per turn of the loop: a callback hands the loop one error. */
 static int engine_report_on_timer(struct loop *loop, struct loop_timer *timer, void *user,
                                   struct keel_error *err)

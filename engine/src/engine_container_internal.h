@@ -158,9 +158,6 @@ static inline struct engine_core *engine_core_of(struct engine *engine)
 /* Hand err to the loop's error handler from the loop's next turn: for
  * failures no caller waits for (a restart, a record write at exit). */
 void engine_report_error(struct engine *engine, const struct keel_error *err);
-/* Fill err with exactly message (Docker's words, no strerror) and errno_value. */
-int engine_error_set(struct keel_error *err, int errno_value, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* ---- engine_container.c ---- */
 

@@ -57,20 +57,6 @@ struct engine_exec {
     bool remove_when_ended; /* its container was removed */
 };
 
-/* Docker's words, without keel_error_set's strerror suffix. */
-static int engine_exec_error(struct keel_error *err, int errno_value, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static int engine_exec_error(struct keel_error *err, int errno_value, const char *format, ...)
-{
-    va_list arguments;
-
-    va_start(arguments, format);
-    vsnprintf(err->message, sizeof err->message, format, arguments);
-    va_end(arguments);
-    err->errno_value = errno_value;
-    return -1;
-}
-
 static void engine_exec_free(struct engine_exec *exec)
 {
     struct keel_error ignored;
@@ -121,7 +107,7 @@ static struct engine_exec *engine_exec_find(struct engine *engine, const char *e
     for (struct engine_exec *exec = engine->execs; exec != NULL; exec = exec->next)
         if (strcmp(exec->id, exec_id) == 0)
             return exec;
-    engine_exec_error(err, ENOENT, "No such exec instance: %s", exec_id);
+    engine_error_set(err, ENOENT, "No such exec instance: %s", exec_id);
     return NULL;
 }
 
@@ -227,8 +213,8 @@ int engine_exec_create(struct engine *engine, const char *reference, const json_
     if (container == NULL)
         return -1;
     if (!engine_container_is_running(container))
-        return engine_exec_error(err, EBUSY, "Container %s is not running",
-                                 engine_container_id(container));
+        return engine_error_set(err, EBUSY, "Container %s is not running",
+                                engine_container_id(container));
 
     struct engine_exec *exec = calloc(1, sizeof *exec);
     if (exec == NULL)
@@ -564,14 +550,14 @@ static int engine_exec_check_startable(struct engine *engine, struct engine_exec
                                        struct engine_container **container, struct keel_error *err)
 {
     if (exec->state == ENGINE_EXEC_RUNNING)
-        return engine_exec_error(err, EBUSY, "Error: Exec command %s is already running", exec->id);
+        return engine_error_set(err, EBUSY, "Error: Exec command %s is already running", exec->id);
     if (exec->state == ENGINE_EXEC_EXITED)
-        return engine_exec_error(err, EBUSY, "Error: Exec command %s has already run", exec->id);
+        return engine_error_set(err, EBUSY, "Error: Exec command %s has already run", exec->id);
     struct keel_error ignored;
     *container = engine_container_find(engine, exec->container_id, &ignored);
     if (*container == NULL || !engine_container_is_running(*container) ||
         engine_container_pid(*container) <= 0 || engine_container_oci_config(*container) == NULL)
-        return engine_exec_error(err, EBUSY, "Container %s is not running", exec->container_id);
+        return engine_error_set(err, EBUSY, "Container %s is not running", exec->container_id);
     return 0;
 }
 

@@ -24,28 +24,13 @@
 /* Splices per wakeup, so that a fast client cannot hold the loop. */
 #define IMAGE_LOAD_RELAY_TURNS 16
 
-/* An error in Docker's words, without the strerror suffix keel_error_set
- * adds: "No such image: x" is the whole message the client prints. */
-static int engine_image_error(struct keel_error *err, int errno_value, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-static int engine_image_error(struct keel_error *err, int errno_value, const char *format, ...)
-{
-    va_list arguments;
-
-    va_start(arguments, format);
-    vsnprintf(err->message, sizeof err->message, format, arguments);
-    va_end(arguments);
-    err->errno_value = errno_value;
-    return -1;
-}
-
 static int engine_image_find(struct engine *engine, const char *reference, struct image *image,
                              struct keel_error *err)
 {
     if (image_find(&engine->store, reference, image, err) == 0)
         return 0;
     if (err->errno_value == ENOENT)
-        return engine_image_error(err, ENOENT, "No such image: %s", reference);
+        return engine_error_set(err, ENOENT, "No such image: %s", reference);
     return -1;
 }
 
@@ -171,12 +156,12 @@ static int engine_image_check_in_use(struct engine *engine, const struct image *
     }
     engine_image_short_id(image->id.text, short_image);
     if (by_name)
-        return engine_image_error(
+        return engine_error_set(
             err, EBUSY,
             "conflict: unable to remove repository reference \"%s\" (must force) - "
             "container %s is using its referenced image %s",
             reference, short_container, short_image);
-    return engine_image_error(
+    return engine_error_set(
         err, EBUSY,
         "conflict: unable to delete %s (must be forced) - image is being used by "
         "container %s",
@@ -209,7 +194,7 @@ int engine_image_remove_json(struct engine *engine, const char *reference, bool 
     bool deleted = false;
 
     if (engine_image_loading(engine))
-        return engine_image_error(
+        return engine_error_set(
             err, EBUSY, "conflict: unable to remove %s: an image load is in progress", reference);
     if (engine_image_find(engine, reference, &image, err) < 0)
         return -1;

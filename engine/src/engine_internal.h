@@ -30,6 +30,13 @@ struct engine {
     bool shutting_down;
 };
 
+/* ---- provided by engine_error.c ---- */
+
+/* Fill err with exactly the message (Docker's words: "No such image: x",
+ * no strerror suffix) and errno_value, which picks the HTTP status. */
+int engine_error_set(struct keel_error *err, int errno_value, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* ---- provided by engine_container*.c ---- */
 
 /* Find by full id, unique id prefix, or name (with or without "/").
