@@ -36,6 +36,7 @@
 #include "image_import.h"
 #include "loop.h"
 #include "store.h"
+#include "support/tar_buffer.h"
 
 #define TEST_IMAGE "engine-test:latest"
 #define TEST_CGROUP_PARENT "keel-engine-test"
@@ -46,23 +47,6 @@ static bool test_skipped;
 static const char *test_skip_reason;
 
 /* ---- a tiny image: static busybox as /bin/sh ---- */
-
-struct buffer {
-    unsigned char *data;
-    size_t length;
-};
-
-static la_ssize_t buffer_write(struct archive *archive, void *data, const void *block,
-                               size_t length)
-{
-    struct buffer *buffer = data;
-    (void)archive;
-    buffer->data = realloc(buffer->data, buffer->length + length);
-    assert_non_null(buffer->data);
-    memcpy(buffer->data + buffer->length, block, length);
-    buffer->length += length;
-    return (la_ssize_t)length;
-}
 
 static void tar_add(struct archive *archive, const char *name, mode_t type, mode_t mode,
                     const void *data, size_t length, const char *link)
@@ -79,20 +63,6 @@ static void tar_add(struct archive *archive, const char *name, mode_t type, mode
     if (type == AE_IFREG && length > 0)
         assert_int_equal(archive_write_data(archive, data, length), (la_ssize_t)length);
     archive_entry_free(entry);
-}
-
-static struct archive *tar_open(struct buffer *buffer)
-{
-    struct archive *archive = archive_write_new();
-    assert_int_equal(archive_write_set_format_pax_restricted(archive), ARCHIVE_OK);
-    assert_int_equal(archive_write_open(archive, buffer, NULL, buffer_write, NULL), ARCHIVE_OK);
-    return archive;
-}
-
-static void tar_close(struct archive *archive)
-{
-    assert_int_equal(archive_write_close(archive), ARCHIVE_OK);
-    archive_write_free(archive);
 }
 
 static void build_image_archive(const char *path)

@@ -26,6 +26,7 @@
 #include "image.h"
 #include "loop.h"
 #include "store.h"
+#include "support/tar_buffer.h"
 
 /* ---- stand-ins for engine_container*.c ----
  * Weak: this test links without the container side; where the container
@@ -75,50 +76,6 @@ __attribute__((weak)) bool engine_image_in_use(struct engine *engine, const char
 
 /* ---- archives made with libarchive's writer ---- */
 
-struct buffer {
-    unsigned char *data;
-    size_t length;
-    size_t capacity;
-};
-
-static void buffer_append(struct buffer *buffer, const void *data, size_t length)
-{
-    if (buffer->length + length > buffer->capacity) {
-        size_t capacity = buffer->capacity ? buffer->capacity : 4096;
-        while (capacity < buffer->length + length)
-            capacity *= 2;
-        buffer->data = realloc(buffer->data, capacity);
-        assert_non_null(buffer->data);
-        buffer->capacity = capacity;
-    }
-    memcpy(buffer->data + buffer->length, data, length);
-    buffer->length += length;
-}
-
-static void buffer_free(struct buffer *buffer)
-{
-    free(buffer->data);
-    *buffer = (struct buffer){0};
-}
-
-static la_ssize_t buffer_write_callback(struct archive *archive, void *data, const void *block,
-                                        size_t length)
-{
-    (void)archive;
-    buffer_append(data, block, length);
-    return (la_ssize_t)length;
-}
-
-static struct archive *tar_open(struct buffer *output)
-{
-    struct archive *archive = archive_write_new();
-    assert_non_null(archive);
-    assert_int_equal(archive_write_set_format_pax_restricted(archive), ARCHIVE_OK);
-    assert_int_equal(archive_write_open(archive, output, NULL, buffer_write_callback, NULL),
-                     ARCHIVE_OK);
-    return archive;
-}
-
 static void tar_add(struct archive *archive, bool directory, const char *name, const void *data,
                     size_t length)
 {
@@ -132,12 +89,6 @@ static void tar_add(struct archive *archive, bool directory, const char *name, c
     if (!directory && length > 0)
         assert_int_equal(archive_write_data(archive, data, length), (la_ssize_t)length);
     archive_entry_free(entry);
-}
-
-static void tar_close(struct archive *archive)
-{
-    assert_int_equal(archive_write_close(archive), ARCHIVE_OK);
-    archive_write_free(archive);
 }
 
 struct test_image {

@@ -30,58 +30,9 @@
 #include "image_config.h"
 #include "image_import.h"
 #include "store.h"
+#include "support/tar_buffer.h"
 
 /* ---- byte buffers and tar streams built with libarchive's writer ---- */
-
-struct buffer {
-    unsigned char *data;
-    size_t length;
-    size_t capacity;
-};
-
-static void buffer_append(struct buffer *buffer, const void *data, size_t length)
-{
-    if (buffer->length + length > buffer->capacity) {
-        size_t capacity = buffer->capacity ? buffer->capacity : 4096;
-        while (capacity < buffer->length + length)
-            capacity *= 2;
-        buffer->data = realloc(buffer->data, capacity);
-        assert_non_null(buffer->data);
-        buffer->capacity = capacity;
-    }
-    memcpy(buffer->data + buffer->length, data, length);
-    buffer->length += length;
-}
-
-static void buffer_free(struct buffer *buffer)
-{
-    free(buffer->data);
-    *buffer = (struct buffer){0};
-}
-
-static la_ssize_t buffer_write_callback(struct archive *archive, void *data, const void *block,
-                                        size_t length)
-{
-    (void)archive;
-    buffer_append(data, block, length);
-    return (la_ssize_t)length;
-}
-
-static struct archive *tar_open(struct buffer *output)
-{
-    struct archive *archive = archive_write_new();
-    assert_non_null(archive);
-    assert_int_equal(archive_write_set_format_pax_restricted(archive), ARCHIVE_OK);
-    assert_int_equal(archive_write_open(archive, output, NULL, buffer_write_callback, NULL),
-                     ARCHIVE_OK);
-    return archive;
-}
-
-static void tar_close(struct archive *archive)
-{
-    assert_int_equal(archive_write_close(archive), ARCHIVE_OK);
-    archive_write_free(archive);
-}
 
 /* type: 'f' file, 'd' directory, 'l' symlink, 'h' hard link (target in data). */
 static void tar_add(struct archive *archive, char type, const char *name, const void *data,
