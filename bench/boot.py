@@ -34,6 +34,8 @@ sys.dont_write_bytecode = True  # write nothing into tests/
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import qemu  # noqa: E402  (tests/qemu.py: the one place that knows QEMU's argv)
 
+from benchlib import BenchError
+
 BOOTS = int(os.environ.get("BENCH_BOOTS", "5"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "1"))
 BOOT_TIMEOUT = int(os.environ.get("BENCH_BOOT_TIMEOUT", "120"))
@@ -55,10 +57,6 @@ FAILURES = [
     re.compile(r"sysinit: FAILED[^\r\n]*[\r\n]"),
     re.compile(r"sysinit: dropping to the emergency shell"),
 ]
-
-
-class BenchError(Exception):
-    pass
 
 
 def run(argv, **kwargs):

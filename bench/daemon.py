@@ -39,17 +39,17 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from benchlib import UNIFIED, BenchError, cgroup_layout, first_line, run_waited
+
 sys.dont_write_bytecode = True
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-UNIFIED = "/sys/fs/cgroup/unified"
 CONTROLLERS = os.path.join(UNIFIED, "cgroup.controllers")
 NAMESPACE_FLAG = "--in-private-mount-namespace"  # internal: set by the re-exec
 RUN_STATE = "/run/keel"  # a tmpfs in the private namespace
@@ -60,17 +60,6 @@ PODMAN_TARGET = 10.0  # podman / API >= 10
 IDLE_TARGET_KB = 4096
 PER_CONTAINER_TARGET_KB = 100
 PODMAN_ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=32768:32768"]
-
-
-class BenchError(Exception):
-    pass
-
-
-def first_line(text):
-    for line in (text or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return "(no output)"
 
 
 def run_checked(argv, what, timeout=300, **kwargs):
@@ -84,24 +73,6 @@ def run_checked(argv, what, timeout=300, **kwargs):
     if result.returncode != 0:
         raise BenchError(f"{what} exited {result.returncode}: {first_line(result.stderr + result.stdout)}")
     return result.stdout
-
-
-def mounted_fstype(mount_point):
-    fstype = None
-    with open("/proc/self/mountinfo") as mountinfo:
-        for line in mountinfo:
-            fields = line.split()
-            if fields[4] == mount_point:
-                fstype = fields[fields.index("-") + 1]
-    return fstype
-
-
-def cgroup_layout():
-    if mounted_fstype("/sys/fs/cgroup") == "cgroup2":
-        return "unified"
-    if mounted_fstype(UNIFIED) == "cgroup2":
-        return "hybrid"
-    return "legacy"
 
 
 def unmount_all_under(path):
@@ -241,34 +212,10 @@ def podman_row(toolbox, base):
                                                         "true"]), global_args
 
 
-class RunTimeout(Exception):
-    pass
-
-
-def on_alarm(signum, frame):
-    raise RunTimeout()
-
-
-def run_waited(argv, devnull):
-    """Spawn argv and wait for it with a blocking waitpid. Not subprocess.run(timeout=...): with a
-    timeout, Popen.wait polls with sleeps of 0.5, 1, 2, 4, 8 ms..., which rounds a 7 ms run up to the
-    next poll (about 7.5 or 15.5 ms after the spawn). The timeout is a SIGALRM instead."""
-    process = subprocess.Popen(argv, stdin=devnull, stdout=devnull, stderr=devnull)
-    signal.alarm(RUN_TIMEOUT)
-    try:
-        return process.wait()
-    except RunTimeout:
-        process.kill()
-        process.wait()
-        return None
-    finally:
-        signal.alarm(0)
-
-
 def timed_sequence(row, count, devnull):
     started = time.perf_counter()
     for index in range(count):
-        status = run_waited(row.make_argv(), devnull)
+        status = run_waited(row.make_argv(), devnull, RUN_TIMEOUT)
         if status is None:
             raise BenchError(f"container {index + 1}: no exit within {RUN_TIMEOUT} s")
         if status != 0:
@@ -474,7 +421,6 @@ def main():
         if result.returncode != 0:
             print(f"bench: daemon: cannot hide {CONTROLLERS}: {first_line(result.stderr)}", file=sys.stderr)
             return 1
-    signal.signal(signal.SIGALRM, on_alarm)
     try:
         return measure(args, out)
     except (BenchError, OSError) as error:

@@ -37,10 +37,11 @@ import sys
 import tempfile
 import time
 
+from benchlib import UNIFIED, BenchError, cgroup_layout, first_line, run_waited
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 
-UNIFIED = "/sys/fs/cgroup/unified"
 CONTROLLERS = os.path.join(UNIFIED, "cgroup.controllers")
 NAMESPACE_FLAG = "--in-private-mount-namespace"  # internal: set by the re-exec
 TIME = "/usr/bin/time"  # GNU time (Debian's time package)
@@ -48,37 +49,6 @@ RUN_TIMEOUT = 60  # seconds for one container, before it counts as failed
 SPEED_TARGET = 2.0  # crun / keel >= 2
 FLOOR_TARGET = 1.3  # keel / floor <= 1.3
 FLOOR_ARGV = ["unshare", "--fork", "--pid", "--mount", "--net", "--uts", "--ipc", "chroot"]
-
-
-class BenchError(Exception):
-    pass
-
-
-def first_line(text):
-    for line in (text or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return "(no output)"
-
-
-def mounted_fstype(mount_point):
-    """The filesystem type mounted at mount_point in this mount namespace, or None."""
-    fstype = None
-    with open("/proc/self/mountinfo") as mountinfo:
-        for line in mountinfo:
-            fields = line.split()
-            separator = fields.index("-")
-            if fields[4] == mount_point:
-                fstype = fields[separator + 1]  # the last mount on top wins
-    return fstype
-
-
-def cgroup_layout():
-    if mounted_fstype("/sys/fs/cgroup") == "cgroup2":
-        return "unified"
-    if mounted_fstype(UNIFIED) == "cgroup2":
-        return "hybrid"
-    return "legacy"
 
 
 # ---------------------------------------------------------------- the bundle
@@ -235,10 +205,8 @@ def timed_sequence(runtime, bundle, rootfs, count, devnull):
     started = time.perf_counter()
     for index in range(count):
         argv = runtime.argv(bundle, rootfs)
-        try:
-            status = subprocess.run(argv, stdin=devnull, stdout=devnull, stderr=devnull,
-                                    timeout=RUN_TIMEOUT).returncode
-        except subprocess.TimeoutExpired:
+        status = run_waited(argv, devnull, RUN_TIMEOUT)
+        if status is None:
             raise BenchError(f"container {index + 1}: no exit within {RUN_TIMEOUT} s")
         if status != 0:
             # Its output went to /dev/null (to time nothing else): run once more to read it.

@@ -45,6 +45,8 @@ import sys
 import tarfile
 import time
 
+from benchlib import BenchError, first_line
+
 sys.dont_write_bytecode = True
 
 GENERATOR = {"version": 1, "files": 20000, "layers": 5, "bytes": 200_000_000, "large_files": 40,
@@ -55,17 +57,6 @@ TAR_TARGET = 0.9  # keel at least 0.9x tar's speed: tar_time / keel_time >= 0.9
 UMOCI_TARGET = 1.0  # faster than umoci: umoci_time / keel_time > 1
 FORMS = ("gzip", "plain")
 FORM_TITLES = {"gzip": "gzip layers", "plain": "uncompressed layers"}
-
-
-class BenchError(Exception):
-    pass
-
-
-def first_line(text):
-    for line in (text or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return "(no output)"
 
 
 def megabytes(count):
